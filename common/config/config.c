@@ -642,6 +642,21 @@ void hint_config_help(FILE *out) {
   }
 }
 
+int hint_config_get(const hint_config_t *cfg, const char *key, char *buf, size_t cap) {
+  const cfg_entry_t *e = cfg_schema_find(key);
+  if (e == NULL)
+    return HINT_EUNKNOWN_KEY;
+  if (e->type == CFG_STRING) {
+    snprintf(buf, cap, "%s", (const char *)cfg + e->offset);
+    return HINT_OK;
+  }
+  out_t o = {buf, cap, 0};
+  if (cap > 0)
+    buf[0] = '\0';
+  fmt_value(cfg, e, &o);
+  return HINT_OK;
+}
+
 const char *hint_config_enum_name(const char *key, int value) {
   const cfg_entry_t *e = cfg_schema_find(key);
   if (e == NULL || e->type != CFG_ENUM || value < 0)

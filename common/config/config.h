@@ -247,6 +247,10 @@ void hint_config_help(FILE *out);
 /* 64-bit FNV-1a hash of the effective config text; equal configs hash equal. */
 uint64_t hint_config_hash(const hint_config_t *cfg);
 
+/* Formats the value of one key (strings unquoted, sets as "[a, b]") into buf.
+ * Returns 0, or HINT_EUNKNOWN_KEY. */
+int hint_config_get(const hint_config_t *cfg, const char *key, char *buf, size_t cap);
+
 /* Name of an enum value of key ("env.name", HINT_ENV_MARINE) -> "marine". */
 const char *hint_config_enum_name(const char *key, int value);
 
