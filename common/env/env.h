@@ -58,7 +58,8 @@ typedef struct {
  * variable and region. Returns 0, HINT_ECONFIG (a value out of range),
  * HINT_EINFEASIBLE (values that cannot go together, e.g. more agents than
  * cells) or HINT_ENETCDF (file, variable or region problem), with a message
- * naming the key in err ("env.vision: 6 is larger than the map (size 5)").
+ * naming the key in err ("env.vision: 3 is larger than the map (size 5)",
+ * i.e. the (2v+1)^2 window is wider than the map).
  * err may be NULL. Call it before any rank starts work. */
 int env_validate(const hint_config_t *cfg, char *err, size_t err_cap);
 
@@ -135,7 +136,8 @@ void env_vec_reset(env_vec_t *v, int i);
  * from (env.eval_seed, k) before the reset, so the initial condition and the
  * episode's own randomness (fire spread draws, wave window) are the same in
  * every run, whatever the rank, index or run seed. The env keeps that RNG
- * stream afterwards (use a separate vector for evaluation). */
+ * stream afterwards (use a separate vector for evaluation). Like
+ * env_vec_reset it writes no buffer: call env_vec_observe(v, i, 1, b). */
 void env_vec_reset_eval(env_vec_t *v, int i, int k);
 
 /* The last finished episode of env i (all zero before the first one). */
@@ -178,6 +180,9 @@ size_t env_vec_render(const env_vec_t *v, int i, char *buf, size_t cap);
  *                   logistics: routing ship not yet arrived, most in need:
  *                   lowest fuel minus distance to destination) + [its fuel
  *                   frac]; nearest patrol when enemies > 0.
+ * Lengths (c = teacher.crop, w = (2c+1)^2, p = env.privileged, e = enemies > 0):
+ *   FireCommander feat_dim = 4 + w * (4 + 2p) + 9
+ *   MARINE        feat_dim = 6 + w * (4 + e + p) + 9 + 4e
  * Targets: up to K = teacher.n_targets candidate cells, nearest first
  * (Manhattan, ties by cell index); per target target_dim = 6 floats
  *   [drow, dcol, dist, is_primary, is_secondary, extra]:
