@@ -4,6 +4,21 @@
  * shared wave field. Stepping is a plain loop over the copies: each writes
  * its slice of the caller's buffers, and a finished copy is reset at once so
  * the next observation it writes is the new episode's.
+ *
+ * Checkpoint blob (env_vec_state_save), packed little-endian:
+ *   header (ENV_STATE_HEADER = 40 bytes):
+ *     u8  magic[8] "HINTENVS"
+ *     u32 version (ENV_STATE_VERSION)
+ *     u32 env kind (hint_env_name_t)
+ *     u32 n_envs, size, n_agents
+ *     u32 per-copy bytes (copy record + last-episode stats)
+ *     u64 fingerprint of the config values the copies read (and, for MARINE,
+ *         of the wave field's levels)
+ *   n_envs times: the copy's record (fc.h / marine.h), then its last episode
+ *     as f32 [episodes, ret, length, success, events]
+ *   the running stats sum, f32 [episodes, ret, length, success, events]
+ * Nothing config-derived is stored raw: sizes, pointers and scratch come
+ * from the vector that loads, and the header proves they are the same.
  */
 #include "common/env/env.h"
 
@@ -12,7 +27,10 @@
 #include <string.h>
 
 #include "common/core/alloc.h"
+#include "common/core/ckpt.h"
 #include "common/core/error.h"
+#include "common/core/rng.h"
+#include "common/env/blob.h"
 #include "common/env/fc.h"
 #include "common/env/marine.h"
 #include "common/env/waves.h"
@@ -31,6 +49,7 @@ struct env_vec {
   waves_t *waves;
   env_stats_t *last;  /* [E] last finished episode */
   env_stats_t sum;
+  uint64_t fingerprint; /* config (and wave field) a checkpoint blob must match */
 };
 
 #define BAD(code, ...)                          \
@@ -179,6 +198,34 @@ int env_dims(const hint_config_t *cfg, env_dims_t *d, char *err, size_t err_cap)
   return 0;
 }
 
+static uint64_t fold(uint64_t h, int64_t x) { return hint_mix64(h ^ (uint64_t)x); }
+
+/* Hash of every config value the copies and the vector read (nothing else,
+ * so an unrelated key does not orphan a checkpoint), and for MARINE of the
+ * wave field the copies play: two vectors with equal fingerprints step
+ * alike from equal states. */
+static uint64_t config_fingerprint(const hint_config_t *c, const waves_t *w) {
+  uint64_t h = 0x48494e54454e5653ULL; /* "HINTENVS" */
+  const int64_t common[] = {c->env.name,       c->env.size,      c->env.episode_limit,
+                            c->env.vision,     c->env.privileged, c->env.eval_seed,
+                            c->env.eval_episodes};
+  for (size_t k = 0; k < sizeof common / sizeof common[0]; k++)
+    h = fold(h, common[k]);
+  if (c->env.name == HINT_ENV_FIRE_COMMANDER) {
+    const int64_t f[] = {c->env.perception_agents, c->env.action_agents, c->env.fires,
+                         c->env.reward, c->env.pruned_trap, c->env.fire_spread};
+    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
+      h = fold(h, f[k]);
+    return h;
+  }
+  const int64_t m[] = {c->env.routing_ships, c->env.logistics_ships, c->env.enemies,
+                       c->env.privileged_frames, w->size, w->frames};
+  for (size_t k = 0; k < sizeof m / sizeof m[0]; k++)
+    h = fold(h, m[k]);
+  const size_t cells = (size_t)w->frames * (size_t)w->size * (size_t)w->size;
+  return fold(h, (int64_t)hint_checksum64(w->level, cells));
+}
+
 int env_vec_create(env_vec_t **out, const hint_config_t *cfg, int n_envs, int rank,
                    uint64_t seed, char *err, size_t err_cap) {
   *out = NULL;
@@ -219,6 +266,7 @@ int env_vec_create(env_vec_t **out, const hint_config_t *cfg, int n_envs, int ra
       if ((rc = marine_init(&v->mar[i], cfg, v->waves, seed, rank, i)) != 0)
         goto fail;
   }
+  v->fingerprint = config_fingerprint(cfg, v->waves);
   *out = v;
   return 0;
 fail:
@@ -363,3 +411,115 @@ size_t env_vec_render(const env_vec_t *v, int i, char *buf, size_t cap) {
 
 fc_t *env_vec_fc(env_vec_t *v, int i) { return v->fc ? &v->fc[i] : NULL; }
 marine_t *env_vec_marine(env_vec_t *v, int i) { return v->mar ? &v->mar[i] : NULL; }
+
+/* ---- Checkpoint ---------------------------------------------------------- */
+
+#define ENV_STATE_MAGIC "HINTENVS"
+#define ENV_STATE_VERSION 1u
+#define ENV_STATE_HEADER 40u
+#define ENV_STATE_STATS (5u * 4u) /* one env_stats_t as f32 x 5 */
+
+static size_t copy_record_size(const env_vec_t *v) {
+  return v->fc ? fc_state_size(&v->fc[0]) : marine_state_size(&v->mar[0]);
+}
+
+static size_t per_copy_size(const env_vec_t *v) { return copy_record_size(v) + ENV_STATE_STATS; }
+
+size_t env_vec_state_size(const env_vec_t *v) {
+  return ENV_STATE_HEADER + (size_t)v->n_envs * per_copy_size(v) + ENV_STATE_STATS;
+}
+
+static void put_stats(env_wr_t *w, const env_stats_t *s) {
+  env_put_f32(w, s->episodes);
+  env_put_f32(w, s->ret);
+  env_put_f32(w, s->length);
+  env_put_f32(w, s->success);
+  env_put_f32(w, s->events);
+}
+
+static env_stats_t get_stats(env_rd_t *r) {
+  env_stats_t s;
+  s.episodes = env_get_f32(r);
+  s.ret = env_get_f32(r);
+  s.length = env_get_f32(r);
+  s.success = env_get_f32(r);
+  s.events = env_get_f32(r);
+  return s;
+}
+
+int env_vec_state_save(const env_vec_t *v, void *buf, size_t cap) {
+  const size_t need = env_vec_state_size(v);
+  if (cap < need)
+    return HINT_ERANGE;
+  env_wr_t w = {buf};
+  env_put(&w, ENV_STATE_MAGIC, 8);
+  env_put_u32(&w, ENV_STATE_VERSION);
+  env_put_u32(&w, (uint32_t)v->cfg.env.name);
+  env_put_u32(&w, (uint32_t)v->n_envs);
+  env_put_u32(&w, (uint32_t)v->cfg.env.size);
+  env_put_u32(&w, (uint32_t)v->dims.n_agents);
+  env_put_u32(&w, (uint32_t)per_copy_size(v));
+  env_put_u64(&w, v->fingerprint);
+  const size_t rec = copy_record_size(v);
+  for (int i = 0; i < v->n_envs; i++) {
+    if (v->fc)
+      fc_state_save(&v->fc[i], w.p);
+    else
+      marine_state_save(&v->mar[i], w.p);
+    w.p += rec;
+    put_stats(&w, &v->last[i]);
+  }
+  put_stats(&w, &v->sum);
+  assert((size_t)(w.p - (uint8_t *)buf) == need);
+  return 0;
+}
+
+/* Checks (apply 0) or restores (apply 1) every copy from the records after
+ * the header. */
+static int load_copies(env_vec_t *v, const uint8_t *p, int apply) {
+  const size_t rec = copy_record_size(v);
+  for (int i = 0; i < v->n_envs; i++) {
+    int rc = v->fc ? fc_state_load(&v->fc[i], p, apply)
+                   : marine_state_load(&v->mar[i], p, apply);
+    if (rc)
+      return rc;
+    p += rec;
+    env_rd_t r = {p};
+    env_stats_t last = get_stats(&r);
+    if (apply)
+      v->last[i] = last;
+    p = r.p;
+  }
+  if (apply) {
+    env_rd_t r = {p};
+    v->sum = get_stats(&r);
+  }
+  return 0;
+}
+
+int env_vec_state_load(env_vec_t *v, const void *buf, size_t len) {
+  if (len < ENV_STATE_HEADER)
+    return HINT_EPARSE;
+  env_rd_t r = {buf};
+  char magic[8];
+  env_get(&r, magic, 8);
+  if (memcmp(magic, ENV_STATE_MAGIC, 8) != 0 || env_get_u32(&r) != ENV_STATE_VERSION)
+    return HINT_EPARSE;
+  const uint32_t kind = env_get_u32(&r), n_envs = env_get_u32(&r), size = env_get_u32(&r),
+                 n_agents = env_get_u32(&r), per_copy = env_get_u32(&r);
+  const uint64_t fingerprint = env_get_u64(&r);
+  if (kind != (uint32_t)v->cfg.env.name || n_envs != (uint32_t)v->n_envs ||
+      size != (uint32_t)v->cfg.env.size || n_agents != (uint32_t)v->dims.n_agents ||
+      per_copy != (uint32_t)per_copy_size(v) || fingerprint != v->fingerprint)
+    return HINT_ESHAPE;
+  if (len != env_vec_state_size(v))
+    return HINT_EPARSE;
+  /* Check every copy before touching any, so a bad record deep in the blob
+   * leaves the whole vector as it was. */
+  int rc = load_copies(v, r.p, 0);
+  if (rc)
+    return rc;
+  rc = load_copies(v, r.p, 1);
+  assert(rc == 0);
+  return rc;
+}

@@ -145,6 +145,35 @@ env_stats_t env_vec_last_episode(const env_vec_t *v, int i);
 /* Sum of all finished episodes since the last take; zeroes the sum. */
 env_stats_t env_vec_take_stats(env_vec_t *v);
 
+/* ---- Checkpoint: exact save and restore of a vector ----------------------
+ *
+ * A blob holds everything that decides the vector's future steps and
+ * statistics: every copy's episode state (RNG, step, positions, maps, wind
+ * or wave window, accumulators), its last episode, and the running stats sum.
+ * A vector created from the same config and n_envs (any seed or rank) that
+ * loads it then steps bit-for-bit like the one that saved it. Sizes,
+ * pointers and scratch are not stored: a header (magic, version, env kind,
+ * n_envs, size, n_agents, per-copy bytes, a fingerprint of the config values
+ * the env reads and of the MARINE wave field) pins the shape instead. The
+ * layout is in env.c; it is little-endian memory, like the wire format.
+ * Neither call allocates; the caller owns buf (e.g. a hint_ckpt section). */
+
+/* Bytes env_vec_state_save writes for v (fixed for the vector's lifetime). */
+size_t env_vec_state_size(const env_vec_t *v);
+
+/* Writes the blob into buf[cap]. Returns 0, or HINT_ERANGE (nothing
+ * written) when cap < env_vec_state_size(v). v is not changed. */
+int env_vec_state_save(const env_vec_t *v, void *buf, size_t cap);
+
+/* Restores v from a blob of len bytes. Returns 0; HINT_ESHAPE when the blob
+ * was saved by a vector of another env kind, n_envs, size, agent count or
+ * config (fingerprint); HINT_EPARSE when it is malformed: shorter than a
+ * header, wrong magic or version, len not the size its header implies, or
+ * a value a step would trip over (a cell off the map, a wave frame outside
+ * the field, an even RNG increment, ...). On any error v is unchanged: every
+ * copy is checked before the first is restored. buf is only read. */
+int env_vec_state_load(env_vec_t *v, const void *buf, size_t len);
+
 /* Full-information greedy actions for envs [first, first+count) into
  * actions [E][n_agents] (see fc_greedy / marine_greedy). */
 void env_vec_greedy(const env_vec_t *v, int first, int count, int32_t *actions);

@@ -2,6 +2,7 @@
 #include "common/env/fc.h"
 
 #include <assert.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "common/core/alloc.h"
 #include "common/core/error.h"
+#include "common/env/blob.h"
 
 static const int DR[5] = {-1, 0, 1, 0, 0};
 static const int DC[5] = {0, 1, 0, -1, 0};
@@ -363,4 +365,129 @@ size_t fc_render(const fc_t *fc, char *buf, size_t cap) {
     sb_printf(&b, "%c%d(%d,%d)%s", i < fc->n_p ? 'P' : 'A', i < fc->n_p ? i : i - fc->n_p,
               fc->pos[i][0], fc->pos[i][1], i + 1 < fc->n ? " " : "\n");
   return b.len;
+}
+
+/* ---- Checkpoint record (layout in fc.h) ----------------------------------- */
+
+size_t fc_state_size(const fc_t *fc) {
+  const size_t n = (size_t)fc->n, f = (size_t)fc->n_fires, s = (size_t)fc->size;
+  return 2 * 8 + 7 * 4 + 4 + n * 2 * 2 + 2 * f * 4 + 2 * s * s + 4 * s * s + 5 * 4 * s;
+}
+
+void fc_state_save(const fc_t *fc, void *out) {
+  const size_t s = (size_t)fc->size, s2 = s * s, f = (size_t)fc->n_fires;
+  env_wr_t w = {out};
+  env_put_u64(&w, fc->rng.state);
+  env_put_u64(&w, fc->rng.inc);
+  env_put_i32(&w, fc->step);
+  env_put_i32(&w, fc->n_fronts);
+  env_put_i32(&w, fc->n_burning);
+  env_put_i32(&w, fc->false_drops);
+  env_put_i32(&w, fc->last_false_drops);
+  env_put_i32(&w, fc->last_fronts_killed);
+  env_put_i32(&w, fc->last_cells_killed);
+  env_put_f32(&w, fc->ret);
+  env_put(&w, fc->pos, (size_t)fc->n * sizeof(fc->pos[0])); /* int16 [row, col] pairs */
+  env_put(&w, fc->fx, f * sizeof(float));
+  env_put(&w, fc->fy, f * sizeof(float));
+  env_put(&w, fc->burning, s2);
+  env_put(&w, fc->extinguished, s2);
+  env_put(&w, fc->rmap, s2 * sizeof(float));
+  env_put(&w, fc->wind_speed, s * sizeof(float));
+  env_put(&w, fc->wind_dir, s * sizeof(float));
+  env_put(&w, fc->ratio, s * sizeof(float));
+  env_put(&w, fc->wsin, s * sizeof(float));
+  env_put(&w, fc->wcos, s * sizeof(float));
+  assert((size_t)(w.p - (uint8_t *)out) == fc_state_size(fc));
+}
+
+/* 1 if the n floats at p all lie in [lo, hi] (NaN never does). */
+static int floats_within(const uint8_t *p, size_t n, float lo, float hi) {
+  for (size_t i = 0; i < n; i++) {
+    float x;
+    memcpy(&x, p + 4 * i, 4);
+    if (!(x >= lo && x <= hi))
+      return 0;
+  }
+  return 1;
+}
+
+int fc_state_load(fc_t *fc, const void *in, int apply) {
+  const int s = fc->size;
+  const size_t s2 = (size_t)s * (size_t)s, f = (size_t)fc->n_fires, n = (size_t)fc->n;
+  env_rd_t r = {in};
+  hint_rng_t rng;
+  rng.state = env_get_u64(&r);
+  rng.inc = env_get_u64(&r);
+  const int32_t step = env_get_i32(&r), n_fronts = env_get_i32(&r),
+                n_burning = env_get_i32(&r), false_drops = env_get_i32(&r),
+                last_false = env_get_i32(&r), last_fronts = env_get_i32(&r),
+                last_cells = env_get_i32(&r);
+  const float ret = env_get_f32(&r);
+  /* A copy inside a vector is never left at step >= limit: the step that
+   * reaches the limit ends the episode and the vector resets the copy. */
+  if (!(rng.inc & 1u) || step < 0 || step >= fc->limit || n_fronts < 0 ||
+      n_fronts > fc->n_fires || false_drops < 0 || last_false < 0 || last_fronts < 0 ||
+      last_cells < 0)
+    return HINT_EPARSE;
+  const uint8_t *pos = r.p;
+  r.p += n * sizeof(fc->pos[0]);
+  for (size_t k = 0; k < 2 * n; k++) {
+    int16_t x;
+    memcpy(&x, pos + 2 * k, 2);
+    if (x < 0 || x >= s)
+      return HINT_EPARSE;
+  }
+  /* Every index a step computes comes from a position, a front or the
+   * burning map: with these in range, and the spread factors bounded (so a
+   * front stays finite and the clamp holds it on the map), no step can
+   * leave the maps, whatever the rest of the record holds. */
+  const uint8_t *fx = r.p, *fy = fx + 4 * f;
+  r.p += 8 * f;
+  if (!floats_within(fx, f, 0.0f, (float)(s - 1)) || !floats_within(fy, f, 0.0f, (float)(s - 1)))
+    return HINT_EPARSE;
+  const uint8_t *burning = r.p, *ext = burning + s2;
+  r.p += 2 * s2;
+  int32_t count = 0;
+  for (size_t c = 0; c < s2; c++) {
+    if (burning[c] > 1 || ext[c] > 1)
+      return HINT_EPARSE;
+    count += burning[c];
+  }
+  if (count != n_burning)
+    return HINT_EPARSE;
+  const uint8_t *rmap = r.p, *wspeed = rmap + 4 * s2, *wdir = wspeed + 4 * (size_t)s,
+                *ratio = wdir + 4 * (size_t)s, *wsin = ratio + 4 * (size_t)s,
+                *wcos = wsin + 4 * (size_t)s;
+  r.p = wcos + 4 * (size_t)s;
+  if (!floats_within(rmap, s2, 0.0f, FC_R_MAX) ||
+      !floats_within(wspeed, (size_t)s, -FLT_MAX, FLT_MAX) ||
+      !floats_within(wdir, (size_t)s, -FLT_MAX, FLT_MAX) ||
+      !floats_within(ratio, (size_t)s, 0.0f, 1.0f) /* C/R is a fraction */ ||
+      !floats_within(wsin, (size_t)s, -1.0f, 1.0f) || !floats_within(wcos, (size_t)s, -1.0f, 1.0f))
+    return HINT_EPARSE;
+  assert((size_t)(r.p - (const uint8_t *)in) == fc_state_size(fc));
+  if (!apply)
+    return 0;
+  fc->rng = rng;
+  fc->step = step;
+  fc->n_fronts = n_fronts;
+  fc->n_burning = n_burning;
+  fc->false_drops = false_drops;
+  fc->last_false_drops = last_false;
+  fc->last_fronts_killed = last_fronts;
+  fc->last_cells_killed = last_cells;
+  fc->ret = ret;
+  memcpy(fc->pos, pos, n * sizeof(fc->pos[0]));
+  memcpy(fc->fx, fx, 4 * f);
+  memcpy(fc->fy, fy, 4 * f);
+  memcpy(fc->burning, burning, s2);
+  memcpy(fc->extinguished, ext, s2);
+  memcpy(fc->rmap, rmap, 4 * s2);
+  memcpy(fc->wind_speed, wspeed, 4 * (size_t)s);
+  memcpy(fc->wind_dir, wdir, 4 * (size_t)s);
+  memcpy(fc->ratio, ratio, 4 * (size_t)s);
+  memcpy(fc->wsin, wsin, 4 * (size_t)s);
+  memcpy(fc->wcos, wcos, 4 * (size_t)s);
+  return 0;
 }

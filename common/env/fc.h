@@ -88,6 +88,29 @@ void fc_write_state(const fc_t *fc, float *state);
 void fc_greedy(const fc_t *fc, int32_t *actions);
 size_t fc_render(const fc_t *fc, char *buf, size_t cap);
 
+/* Checkpoint record of one copy's episode state (env_vec_state_save frames
+ * these with a header that pins the config; the record itself carries no
+ * sizes). Packed little-endian, no padding, n = P + A, F = fires, s = size:
+ *   u64 rng.state, rng.inc
+ *   i32 step, n_fronts, n_burning, false_drops, last_false_drops,
+ *       last_fronts_killed, last_cells_killed
+ *   f32 ret
+ *   i16 pos[n][2]
+ *   f32 fx[F], fy[F]            (all F slots; alive fronts first)
+ *   u8  burning[s^2], extinguished[s^2]
+ *   f32 rmap[s^2], wind_speed[s], wind_dir[s], ratio[s], wsin[s], wcos[s]
+ * The scratch permutation is not part of it (reset rebuilds it). */
+size_t fc_state_size(const fc_t *fc);
+/* Writes fc_state_size(fc) bytes to out. */
+void fc_state_save(const fc_t *fc, void *out);
+/* Reads a record of fc_state_size(fc) bytes written for a copy of the same
+ * config. Checks every value a step indexes with or relies on (RNG stream
+ * odd, step below the limit, cells and fronts on the map, 0/1 maps and the
+ * burning count, bounded spread factors) and returns HINT_EPARSE, fc
+ * untouched, when one is off. With apply 0 it only checks; otherwise it
+ * also restores the state. Returns 0 or HINT_EPARSE. */
+int fc_state_load(fc_t *fc, const void *in, int apply);
+
 /* Copy i of a FireCommander vector (NULL for MARINE), for tests and tools
  * that set up or inspect a state directly. */
 fc_t *env_vec_fc(env_vec_t *v, int i);

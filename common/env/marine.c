@@ -9,6 +9,7 @@
 
 #include "common/core/alloc.h"
 #include "common/core/error.h"
+#include "common/env/blob.h"
 
 static const int DR[5] = {-1, 0, 1, 0, 0};
 static const int DC[5] = {0, 1, 0, -1, 0};
@@ -427,4 +428,130 @@ size_t marine_render(const marine_t *m, char *buf, size_t cap) {
     sb_printf(&b, " E%d(%d,%d)", e, m->e_pos[e][0], m->e_pos[e][1]);
   sb_printf(&b, "\n");
   return b.len;
+}
+
+/* ---- Checkpoint record (layout in marine.h) ------------------------------- */
+
+size_t marine_state_size(const marine_t *m) {
+  const size_t n = (size_t)m->n, nr = (size_t)m->n_r, ne = (size_t)m->n_e;
+  return 2 * 8 + 6 * 4 + 4 + n * 2 * 2 + nr * (4 + 4 + 1) + n * 4 + ne * (4 * 2 + 2);
+}
+
+/* Index of the shown frame in the shared field. */
+static int frame_index(const marine_t *m) {
+  return (int)((m->frame - m->waves->level) / ((size_t)m->size * (size_t)m->size));
+}
+
+void marine_state_save(const marine_t *m, void *out) {
+  env_wr_t w = {out};
+  env_put_u64(&w, m->rng.state);
+  env_put_u64(&w, m->rng.inc);
+  env_put_i32(&w, m->step);
+  env_put_i32(&w, m->t0);
+  env_put_i32(&w, frame_index(m));
+  env_put_i32(&w, m->dest_r);
+  env_put_i32(&w, m->dest_c);
+  env_put_i32(&w, m->transferred);
+  env_put_f32(&w, m->ret);
+  env_put(&w, m->pos, (size_t)m->n * sizeof(m->pos[0])); /* int16 [row, col] pairs */
+  for (int i = 0; i < m->n_r; i++)
+    env_put_i32(&w, m->fuel[i]);
+  for (int i = 0; i < m->n_r; i++)
+    env_put_i32(&w, m->fuel_obs[i]);
+  env_put(&w, m->arrived, (size_t)m->n_r);
+  env_put(&w, m->last_rewards, (size_t)m->n * sizeof(float));
+  for (int e = 0; e < m->n_e; e++) {
+    env_put_i16(&w, m->e_pos[e][0]);
+    env_put_i16(&w, m->e_pos[e][1]);
+    env_put_i16(&w, m->e_lo[e]);
+    env_put_i16(&w, m->e_hi[e]);
+    env_put_i8(&w, m->e_axis[e]);
+    env_put_i8(&w, m->e_dir[e]);
+  }
+  assert((size_t)(w.p - (uint8_t *)out) == marine_state_size(m));
+}
+
+int marine_state_load(marine_t *m, const void *in, int apply) {
+  const int s = m->size, n = m->n, nr = m->n_r, ne = m->n_e;
+  env_rd_t r = {in};
+  hint_rng_t rng;
+  rng.state = env_get_u64(&r);
+  rng.inc = env_get_u64(&r);
+  const int32_t step = env_get_i32(&r), t0 = env_get_i32(&r), frame = env_get_i32(&r),
+                dest_r = env_get_i32(&r), dest_c = env_get_i32(&r),
+                transferred = env_get_i32(&r);
+  const float ret = env_get_f32(&r);
+  /* Frames read before the next reset: t0 + step (this step's), and the shown
+   * frame plus the privileged look-ahead. A copy in a vector is never left
+   * at step >= limit (that step ends the episode and the vector resets). */
+  const int windows = m->waves->frames - (m->limit + m->pframes) + 1;
+  if (!(rng.inc & 1u) || step < 0 || step >= m->limit || t0 < 0 || t0 >= windows ||
+      frame < 0 || frame > m->waves->frames - 1 - m->pframes || dest_r < 0 || dest_r >= s ||
+      dest_c < 0 || dest_c >= s || transferred < 0)
+    return HINT_EPARSE;
+  int16_t pos[ENV_MAX_AGENTS][2];
+  env_get(&r, pos, (size_t)n * sizeof(pos[0]));
+  for (int i = 0; i < n; i++)
+    if (pos[i][0] < 0 || pos[i][0] >= s || pos[i][1] < 0 || pos[i][1] >= s)
+      return HINT_EPARSE;
+  int32_t fuel[ENV_MAX_AGENTS], fuel_obs[ENV_MAX_AGENTS];
+  for (int i = 0; i < nr; i++)
+    fuel[i] = env_get_i32(&r);
+  for (int i = 0; i < nr; i++)
+    fuel_obs[i] = env_get_i32(&r);
+  uint8_t arrived[ENV_MAX_AGENTS];
+  for (int i = 0; i < nr; i++)
+    arrived[i] = (uint8_t)env_get_i8(&r);
+  for (int i = 0; i < nr; i++)
+    if (fuel[i] < 0 || fuel[i] > m->max_fuel || fuel_obs[i] < 0 ||
+        fuel_obs[i] > m->max_fuel || arrived[i] > 1)
+      return HINT_EPARSE;
+  float last_rewards[ENV_MAX_AGENTS];
+  env_get(&r, last_rewards, (size_t)n * sizeof(float));
+  /* A patrol bounces inside [lo, hi] only when the lane has two cells or
+   * more and it starts inside it. */
+  int16_t e_pos[MARINE_MAX_ENEMIES][2], e_lo[MARINE_MAX_ENEMIES], e_hi[MARINE_MAX_ENEMIES];
+  int8_t e_axis[MARINE_MAX_ENEMIES], e_dir[MARINE_MAX_ENEMIES];
+  for (int e = 0; e < ne; e++) {
+    e_pos[e][0] = env_get_i16(&r);
+    e_pos[e][1] = env_get_i16(&r);
+    e_lo[e] = env_get_i16(&r);
+    e_hi[e] = env_get_i16(&r);
+    e_axis[e] = env_get_i8(&r);
+    e_dir[e] = env_get_i8(&r);
+    if (e_pos[e][0] < 0 || e_pos[e][0] >= s || e_pos[e][1] < 0 || e_pos[e][1] >= s ||
+        (e_axis[e] != 0 && e_axis[e] != 1) || (e_dir[e] != 1 && e_dir[e] != -1) ||
+        e_lo[e] < 0 || e_hi[e] <= e_lo[e] || e_hi[e] >= s)
+      return HINT_EPARSE;
+    const int along = e_pos[e][e_axis[e] == 0 ? 1 : 0];
+    if (along < e_lo[e] || along > e_hi[e])
+      return HINT_EPARSE;
+  }
+  assert((size_t)(r.p - (const uint8_t *)in) == marine_state_size(m));
+  if (!apply)
+    return 0;
+  m->rng = rng;
+  m->step = step;
+  m->t0 = t0;
+  m->frame = m->waves->level + (size_t)frame * (size_t)s * (size_t)s;
+  m->dest_r = dest_r;
+  m->dest_c = dest_c;
+  m->transferred = transferred;
+  m->ret = ret;
+  memcpy(m->pos, pos, (size_t)n * sizeof(pos[0]));
+  for (int i = 0; i < nr; i++) {
+    m->fuel[i] = fuel[i];
+    m->fuel_obs[i] = fuel_obs[i];
+    m->arrived[i] = arrived[i];
+  }
+  memcpy(m->last_rewards, last_rewards, (size_t)n * sizeof(float));
+  for (int e = 0; e < ne; e++) {
+    m->e_pos[e][0] = e_pos[e][0];
+    m->e_pos[e][1] = e_pos[e][1];
+    m->e_lo[e] = e_lo[e];
+    m->e_hi[e] = e_hi[e];
+    m->e_axis[e] = e_axis[e];
+    m->e_dir[e] = e_dir[e];
+  }
+  return 0;
 }

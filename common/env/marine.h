@@ -111,6 +111,31 @@ void marine_write_state(const marine_t *m, float *state);
 void marine_greedy(const marine_t *m, int32_t *actions);
 size_t marine_render(const marine_t *m, char *buf, size_t cap);
 
+/* Checkpoint record of one copy's episode state (see fc_state_size: the
+ * vector frames it with a header that pins the config and the wave field).
+ * Packed little-endian, no padding, n = R + L ships, R routing, e enemies:
+ *   u64 rng.state, rng.inc
+ *   i32 step, t0, frame (index of the shown frame in the shared field, never
+ *       a pointer), dest_r, dest_c, transferred
+ *   f32 ret
+ *   i16 pos[n][2]
+ *   i32 fuel[R], fuel_obs[R]
+ *   u8  arrived[R]
+ *   f32 last_rewards[n]
+ *   per patrol: i16 row, col, lo, hi; i8 axis, dir
+ * The scratch permutations are not part of it (reset rebuilds them). */
+size_t marine_state_size(const marine_t *m);
+/* Writes marine_state_size(m) bytes to out. */
+void marine_state_save(const marine_t *m, void *out);
+/* Reads a record of marine_state_size(m) bytes written for a copy of the
+ * same config and wave field. Checks every value a step indexes with or
+ * relies on (RNG stream odd, step below the limit, t0 and frame inside the
+ * field with the look-ahead, cells on the map, fuel in 0..max_fuel, 0/1
+ * flags, patrols inside lanes of two cells or more with direction +-1) and
+ * returns HINT_EPARSE, m untouched, when one is off. With apply 0 it only
+ * checks; otherwise it also restores the state. Returns 0 or HINT_EPARSE. */
+int marine_state_load(marine_t *m, const void *in, int apply);
+
 /* Copy i of a MARINE vector (NULL for FireCommander), for tests and tools. */
 marine_t *env_vec_marine(env_vec_t *v, int i);
 
