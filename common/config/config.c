@@ -612,6 +612,27 @@ uint64_t hint_config_hash(const hint_config_t *cfg) {
   return h;
 }
 
+int hint_config_key_resumable(const char *key) {
+  static const char *const prefixes[] = {
+      "run.total_env_steps", "run.resume", "run.max_wall_s", "run.log_level", "eval.", "ckpt.",
+      "metrics.", "transport.actor_timeout_s", "transport.bind", "transport.interface",
+      "transport.port", "transport.curve", "transport.hwm", "transport.linger_ms",
+      "transport.max_inflight", "blas.", NULL};
+  for (int i = 0; prefixes[i]; i++)
+    if (strncmp(key, prefixes[i], strlen(prefixes[i])) == 0)
+      return 1;
+  return 0;
+}
+
+uint64_t hint_config_hash_resume(const hint_config_t *cfg) {
+  hint_config_t c = *cfg;
+  load_ctx_t ctx = {"<defaults>", NULL};
+  for (int i = 0; i < cfg_schema_len; i++)
+    if (hint_config_key_resumable(cfg_schema[i].key))
+      set_from_text(&ctx, &c, &cfg_schema[i], cfg_schema[i].def);
+  return hint_config_hash(&c);
+}
+
 void hint_config_help(FILE *out) {
   hint_config_t def;
   hint_config_defaults(&def);

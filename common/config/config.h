@@ -247,6 +247,15 @@ void hint_config_help(FILE *out);
 /* 64-bit FNV-1a hash of the effective config text; equal configs hash equal. */
 uint64_t hint_config_hash(const hint_config_t *cfg);
 
+/* Hash of what determines the training itself: every key except those a
+ * resumed or requeued run may change (budget, wall limit, logging, metrics,
+ * evaluation and checkpoint cadence, endpoints and timeouts, BLAS threads).
+ * Checkpoints carry this hash; resume refuses a checkpoint whose hash
+ * differs. */
+uint64_t hint_config_hash_resume(const hint_config_t *cfg);
+/* 1 if key is one of those resumable keys. */
+int hint_config_key_resumable(const char *key);
+
 /* Formats the value of one key (strings unquoted, sets as "[a, b]") into buf.
  * Returns 0, or HINT_EUNKNOWN_KEY. */
 int hint_config_get(const hint_config_t *cfg, const char *key, char *buf, size_t cap);

@@ -42,7 +42,7 @@ const cfg_entry_t cfg_schema[] = {
 
   /* env */
   {"env.name", CFG_ENUM, F(env.name), 0, 0, "fire_commander", env_names, "environment"},
-  {"env.size", CFG_INT, F(env.size), 2, 50, "5", NULL, "grid edge: the map is size x size cells"},
+  {"env.size", CFG_INT, F(env.size), 5, 50, "5", NULL, "grid edge: the map is size x size cells"},
   {"env.episode_limit", CFG_INT, F(env.episode_limit), 1, 100000, "80", NULL, "steps before timeout (a failure, and a truncation for bootstrapping)"},
   {"env.vision", CFG_INT, F(env.vision), 0, 3, "1", NULL, "local window radius v: agents see (2v+1)^2 cells"},
   {"env.privileged", CFG_BOOL, F(env.privileged), 0, 1, "true", NULL, "add privileged extras (fronts, spread rates, wind / wave field) to the global state"},

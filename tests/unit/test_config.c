@@ -133,7 +133,7 @@ static void test_wrong_type(void **state) {
 
 static void test_out_of_range(void **state) {
   (void)state;
-  expect_error("env:\n  size: 51\n", HINT_ERANGE, 2, "env.size", "51 is out of range [2, 50]");
+  expect_error("env:\n  size: 51\n", HINT_ERANGE, 2, "env.size", "51 is out of range [5, 50]");
   expect_error("env:\n  vision: -1\n", HINT_ERANGE, 2, "env.vision", "out of range");
   expect_error("student:\n  gamma: 1.5\n", HINT_ERANGE, 2, "student.gamma", "1.5 is out of range");
   expect_error("algo:\n  name: sac\n", HINT_ERANGE, 2, "algo.name", "'sac' is not one of: hint, mappo, ippo, kd");
@@ -237,6 +237,22 @@ static void test_print_load_round_trip(void **state) {
   hint_free(text);
 }
 
+static void test_resume_hash(void **state) {
+  (void)state;
+  hint_config_t a, b;
+  hint_config_defaults(&a);
+  b = a;
+  b.run.total_env_steps *= 2;
+  b.ckpt.interval_s = 7;
+  b.transport.port = 5555;
+  assert_true(hint_config_hash(&a) != hint_config_hash(&b));
+  assert_true(hint_config_hash_resume(&a) == hint_config_hash_resume(&b));
+  b.student.lr *= 2;
+  assert_true(hint_config_hash_resume(&a) != hint_config_hash_resume(&b));
+  assert_true(hint_config_key_resumable("eval.episodes"));
+  assert_false(hint_config_key_resumable("env.size"));
+}
+
 static void test_load_missing_file(void **state) {
   (void)state;
   hint_config_t cfg;
@@ -316,6 +332,7 @@ int main(void) {
       cmocka_unit_test(test_overrides),
       cmocka_unit_test(test_failed_load_leaves_struct_alone),
       cmocka_unit_test(test_print_load_round_trip),
+      cmocka_unit_test(test_resume_hash),
       cmocka_unit_test(test_load_missing_file),
       cmocka_unit_test(test_shipped_configs_load),
       cmocka_unit_test(test_cli_parse),
