@@ -596,6 +596,7 @@ int main(int argc, char **argv) {
   hint_log_init("actor", a.rank, HINT_LOG_INFO);
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
+  signal(SIGUSR1, on_signal); /* what hint-launch forwards through mpirun */
   signal(SIGPIPE, SIG_IGN);
 
   int exit_code = 0;
@@ -660,6 +661,14 @@ out:
     /* A rank that stops alone would leave the others blocked in a
      * collective; the job ends with this rank's code. */
     MPI_Abort(MPI_COMM_WORLD, exit_code);
+  }
+  if (got_signal == SIGTERM || got_signal == SIGINT) {
+    /* A SIGTERM/SIGINT comes from mpirun's abort path (the launcher sends
+     * SIGUSR1 instead): mpirun no longer serves MPI_Finalize, which would
+     * block until it kills us. Our work is done and on disk; leave now. */
+    fflush(stdout);
+    fflush(stderr);
+    _exit(exit_code);
   }
   MPI_Finalize();
   return exit_code;

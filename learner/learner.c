@@ -804,7 +804,7 @@ static int serve(learner_t *L) {
       }
     }
     if (got_signal)
-      begin_stop(L, HINT_ESTOPPED, got_signal == SIGINT ? "SIGINT" : "SIGTERM");
+      begin_stop(L, HINT_ESTOPPED, got_signal == SIGINT ? "SIGINT" : got_signal == SIGUSR1 ? "stop requested (SIGUSR1 from hint-launch)" : "SIGTERM");
     if (L->phase == PHASE_RUN) {
       if (steps_of(L) >= (uint64_t)L->cfg.run.total_env_steps)
         begin_stop(L, 0, "budget reached");
@@ -970,6 +970,7 @@ int main(int argc, char **argv) {
   hint_log_init("learner", 0, HINT_LOG_INFO);
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
+  signal(SIGUSR1, on_signal); /* what hint-launch forwards through mpirun */
   signal(SIGPIPE, SIG_IGN);
   L.status_tty = getenv("HINT_STATUS_TTY") != NULL ? atoi(getenv("HINT_STATUS_TTY")) : isatty(1);
 
@@ -1072,6 +1073,14 @@ out:
   if (L.exit_code == 3 || L.exit_code == 4 || L.exit_code == 5) {
     fflush(stdout);
     MPI_Abort(MPI_COMM_WORLD, L.exit_code);
+  }
+  if (got_signal == SIGTERM || got_signal == SIGINT) {
+    /* A SIGTERM/SIGINT comes from mpirun's abort path (the launcher sends
+     * SIGUSR1 instead): mpirun no longer serves MPI_Finalize, which would
+     * block until it kills us. Our work is done and on disk; leave now. */
+    fflush(stdout);
+    fflush(stderr);
+    _exit(L.exit_code);
   }
   MPI_Finalize();
   return L.exit_code;
