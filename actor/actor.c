@@ -230,6 +230,16 @@ static void collect(actor_t *a, rollout_t *r) {
   r->teacher_version = a->ctr.teacher_version;
   r->has_targets = 0;
   r->teacher_version_targets = UINT64_MAX;
+  if (hint_log_get_level() <= HINT_LOG_DEBUG) { /* reproducibility diagnostics */
+    nn_params_t *sp = student_params(a->student);
+    LOG_DEBUG("segment %llu: student %016llx teacher v%llu %016llx rng %016llx",
+              (unsigned long long)r->seq, (unsigned long long)hint_checksum64(sp->w, sp->n * 4),
+              (unsigned long long)a->ctr.teacher_version,
+              a->teacher ? (unsigned long long)hint_checksum64(teacher_params(a->teacher)->w,
+                                                             teacher_params(a->teacher)->n * 4)
+                         : 0ULL,
+              (unsigned long long)hint_checksum64(&a->rng_act, sizeof a->rng_act));
+  }
   for (int t = 0; t < T; t++) {
     const size_t te = (size_t)t * E;
     float *obs = r->obs + te * A * O, *state = r->state + te * S;
@@ -381,15 +391,21 @@ static int write_checkpoint(actor_t *a, uint64_t id) {
   nn_params_save(p, 1, blob, blob_len, &len);
   env_vec_state_save(a->envs, env_blob, env_len);
   hint_rng_t rngs[2] = {a->rng_act, a->rng_update};
-  hint_ckpt_section_t sec[4] = {
+  hint_ckpt_section_t sec[5] = {
       {"counters", &a->ctr, sizeof a->ctr},
       {"student", blob, len},
       {"rng", rngs, sizeof rngs},
       {"envs", env_blob, env_len},
   };
+  int n_sec = 4;
+  /* The teacher parameters this actor acts with: the learner publishes only
+   * new versions, so a resumed actor must not start from a fresh teacher. */
+  if (a->teacher)
+    sec[n_sec++] = (hint_ckpt_section_t){"teacher", teacher_params(a->teacher)->w,
+                                         teacher_params(a->teacher)->n * sizeof(float)};
   int rc = runtime_mkdirs_for(path, err, sizeof err);
   if (rc == HINT_OK)
-    rc = hint_ckpt_write(path, hint_config_hash_resume(&a->cfg), sec, 4, err, sizeof err);
+    rc = hint_ckpt_write(path, hint_config_hash_resume(&a->cfg), sec, n_sec, err, sizeof err);
   if (rc != HINT_OK)
     LOG_ERROR("checkpoint %llu: %s", (unsigned long long)id, err);
   hint_free(blob);
@@ -419,6 +435,14 @@ static int load_checkpoint(actor_t *a, const char *dir) {
   rc = nn_params_load(student_params(a->student), st->data, st->size);
   if (rc == HINT_OK)
     rc = env_vec_state_load(a->envs, envs->data, envs->size);
+  if (rc == HINT_OK && a->teacher) {
+    const hint_ckpt_section_t *t = hint_ckpt_find(&c, "teacher");
+    nn_params_t *p = teacher_params(a->teacher);
+    if (t == NULL || t->size != p->n * sizeof(float))
+      rc = HINT_ESHAPE;
+    else
+      memcpy(p->w, t->data, t->size);
+  }
   if (rc == HINT_OK) {
     const hint_rng_t *r = rng->data;
     a->rng_act = r[0];

@@ -346,6 +346,21 @@ static int finish_round(learner_t *L) {
     if (v.comm)
       view.comm = msg_tensor(v.comm, T * E * A * L->stage.C);
     slots[r - 1] = replay_store(&L->replay, &view);
+    if (hint_log_get_level() <= HINT_LOG_DEBUG) /* reproducibility diagnostics */
+      LOG_DEBUG("round %llu actor %d: obs %016llx state %016llx actions %016llx logp %016llx",
+                (unsigned long long)m->seq, r,
+                (unsigned long long)hint_checksum64(v.obs, (size_t)view.obs.n * 4),
+                (unsigned long long)hint_checksum64(v.state, (size_t)view.state.n * 4),
+                (unsigned long long)hint_checksum64(v.actions, (size_t)view.actions.n * 4),
+                (unsigned long long)hint_checksum64(v.logp, (size_t)view.logp.n * 4));
+  }
+  if (L->teacher && hint_log_get_level() <= HINT_LOG_DEBUG) {
+    nn_params_t *tp = teacher_params(L->teacher);
+    LOG_DEBUG("round %llu teacher v%llu w %016llx m %016llx rng %016llx", (unsigned long long)L->ctr.round,
+              (unsigned long long)L->ctr.teacher_version,
+              (unsigned long long)hint_checksum64(tp->w, tp->n * 4),
+              (unsigned long long)hint_checksum64(tp->m, tp->n * 4),
+              (unsigned long long)hint_checksum64(teacher_rng(L->teacher), sizeof(hint_rng_t)));
   }
   int rc = HINT_OK;
   int lag_ok = 1; /* sync rounds never lag: every actor has the newest teacher */

@@ -614,7 +614,7 @@ uint64_t hint_config_hash(const hint_config_t *cfg) {
 
 int hint_config_key_resumable(const char *key) {
   static const char *const prefixes[] = {
-      "run.total_env_steps", "run.resume", "run.max_wall_s", "run.log_level", "eval.", "ckpt.",
+      "run.name", "run.dir", "run.total_env_steps", "run.resume", "run.max_wall_s", "run.log_level", "eval.", "ckpt.",
       "metrics.", "transport.actor_timeout_s", "transport.bind", "transport.interface",
       "transport.port", "transport.curve", "transport.hwm", "transport.linger_ms",
       "transport.max_inflight", "blas.", NULL};

@@ -248,7 +248,7 @@ void hint_config_help(FILE *out);
 uint64_t hint_config_hash(const hint_config_t *cfg);
 
 /* Hash of what determines the training itself: every key except those a
- * resumed or requeued run may change (budget, wall limit, logging, metrics,
+ * resumed or requeued run may change (its name and place, budget, wall limit, logging, metrics,
  * evaluation and checkpoint cadence, endpoints and timeouts, BLAS threads).
  * Checkpoints carry this hash; resume refuses a checkpoint whose hash
  * differs. */
