@@ -220,10 +220,11 @@ static int n_teacher_envs(const actor_t *a) {
 static void collect(actor_t *a, rollout_t *r) {
   const int T = r->T, E = r->E, A = r->A, O = r->O, S = r->S, V = r->V;
   const int nt = n_teacher_envs(a);
+  /* Goals start afresh with every segment: the learner finds the manager's
+   * decision points from each segment alone (teacher.h), and a resumed run
+   * then needs no goal state from before the checkpoint. */
   if (a->goals)
-    for (int e = 0; e < E; e++)
-      if ((e < nt) != (e < r->n_teacher))
-        teacher_goals_reset(a->goals, e);
+    teacher_goals_reset_all(a->goals);
   r->n_teacher = nt;
   r->seq = a->ctr.seq++;
   r->policy_version = a->ctr.policy_version;
@@ -249,6 +250,10 @@ static void collect(actor_t *a, rollout_t *r) {
     if (nt > 0)
       teacher_act(a->teacher, a->goals, 0, state, nt, 0, &a->rng_act, r->actions + te * A,
                   r->logp + te * A, r->goals + te * A, r->goal_logp + te * A);
+    for (size_t i = (size_t)nt * A; i < (size_t)E * A; i++) { /* students drive the rest */
+      r->goals[te * A + i] = -1;
+      r->goal_logp[te * A + i] = 0.0f;
+    }
     double t1 = hint_now_s();
     env_buffers_t b = {r->obs + (te + E) * A * O, r->state + (te + E) * S, r->rewards + te,
                        r->dones + te, r->truncated + te, r->status + te};
@@ -631,6 +636,7 @@ int main(int argc, char **argv) {
     exit_code = 2;
     goto out;
   }
+  runtime_apply_algo(&a.cfg);
   hint_log_set_level((hint_log_level_t)a.cfg.run.log_level);
   openblas_set_num_threads(a.cfg.blas.threads);
   a.uses_teacher = a.cfg.algo.name == HINT_ALGO_KD || a.cfg.algo.name == HINT_ALGO_HINT;

@@ -12,6 +12,7 @@
 #include "common/config/config.h"
 #include "common/core/error.h"
 #include "common/env/env.h"
+#include "common/runtime/runtime.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +40,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "hint-config: %s\n", cerr.msg);
     return 2;
   }
+  runtime_apply_algo(&cfg);
   rc = env_validate(&cfg, err, sizeof err);
   if (rc != HINT_OK) {
     fprintf(stderr, "hint-config: %s: %s\n", cli.config_path ? cli.config_path : "<defaults>", err);

@@ -1002,6 +1002,7 @@ int main(int argc, char **argv) {
     rc = read_rc;
   int env_rc = HINT_OK;
   if (rc == HINT_OK) {
+    runtime_apply_algo(&L.cfg);
     env_rc = env_validate(&L.cfg, err, sizeof err);
     if (env_rc != HINT_OK)
       LOG_ERROR("%s: %s", cli.config_path ? cli.config_path : "<defaults>", err);

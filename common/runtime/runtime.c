@@ -22,6 +22,14 @@ static double ramp(double start, double end, uint64_t steps, uint64_t over) {
   return start + (end - start) * x;
 }
 
+void runtime_apply_algo(hint_config_t *cfg) {
+  if (cfg->algo.name == HINT_ALGO_KD) {
+    cfg->teacher.hierarchical = 0;
+    cfg->teacher.student_data_coef = 0.0;
+    cfg->filter.modes = 0;
+  }
+}
+
 double runtime_teacher_frac(const hint_config_t *cfg, uint64_t g) {
   return ramp(cfg->interaction.teacher_env_frac.start, cfg->interaction.teacher_env_frac.end, g,
               (uint64_t)cfg->interaction.anneal_env_steps);

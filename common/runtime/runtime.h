@@ -33,6 +33,13 @@ typedef struct {
   uint64_t checksums_ok;
 } actor_counters_t;
 
+/* What algo.name implies for the rest of the config, applied by every rank
+ * after loading (and by hint-config when printing): kd is the classic
+ * baseline, a FLAT teacher trained on its own data with every guidance kept,
+ * whatever the teacher.* and filter.* keys say; mappo and ippo ignore the
+ * teacher keys. */
+void runtime_apply_algo(hint_config_t *cfg);
+
 /* interaction.teacher_env_frac annealed linearly over anneal_env_steps. */
 double runtime_teacher_frac(const hint_config_t *cfg, uint64_t global_env_steps);
 /* lambda_t: 0 before the teacher warm-up ends, then kd_coef_start ->
