@@ -174,6 +174,20 @@ int rollout_update(rollout_t *r, student_t *s, update_ws_t *w, const hint_config
   if (n == 0)
     return HINT_OK; /* every actor has the same n_teacher: all skip together */
 
+  /* The critic's return statistics, identical on every actor. */
+  double rs[3] = {0.0, 0.0, (double)n * V};
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < V; k++) {
+      const double x = r->ret[(size_t)w->pairs[i] * V + k];
+      rs[0] += x;
+      rs[1] += x * x;
+    }
+  if (n_actors > 1 && MPI_Allreduce(MPI_IN_PLACE, rs, 3, MPI_DOUBLE, MPI_SUM, actors) != MPI_SUCCESS) {
+    LOG_ERROR("MPI_Allreduce of return statistics failed");
+    return HINT_EMPI;
+  }
+  student_vnorm_update(s, rs[0] / rs[2], rs[1] / rs[2]);
+
   /* Normalise advantages over every agent row of the batch. */
   double sum = 0.0, sum2 = 0.0;
   for (int i = 0; i < n; i++)

@@ -21,6 +21,7 @@ struct student {
   int first[ENV_MAX_CLASSES], count[ENV_MAX_CLASSES];
   int max_pairs, max_rows; /* max_rows: rows of the largest class */
   nn_params_t p;
+  float *vnorm;    /* (3) return normaliser in the arena, never trained */
   nn_mlp_t enc[ENV_MAX_CLASSES], pol[ENV_MAX_CLASSES], crit[ENV_MAX_CLASSES];
   nn_mlp_ws_t enc_ws[ENV_MAX_CLASSES], pol_ws[ENV_MAX_CLASSES], crit_ws[ENV_MAX_CLASSES];
   /* scratch, sized at create */
@@ -40,6 +41,43 @@ struct student {
   int *acts;       /* (max_rows) */
   void *block;
 };
+
+/* Return normalisation (MAPPO's ValueNorm): FireCommander team returns reach
+ * -150, and a critic regressing them raw learns their scale slowly while its
+ * gradient dominates the global clip. The critic predicts (V - mean) / std of
+ * the returns seen, tracked by debiased exponential averages. The statistics
+ * live in the arena with zero gradient, so they travel with the parameters
+ * (checkpoints, the cross-actor checksum) and Adam leaves them as written. */
+#define STUDENT_VNORM_N 3
+#define STUDENT_VNORM_BETA 0.99999
+#define STUDENT_VNORM_MIN_VAR 1e-2
+
+static void vn_get(const float *vn, double *mean, double *sd) {
+  const double deb = vn[2];
+  if (deb <= 0.0) {
+    *mean = 0.0;
+    *sd = 1.0;
+    return;
+  }
+  const double m = vn[0] / deb, sq = vn[1] / deb, var = sq - m * m;
+  *mean = m;
+  *sd = sqrt(var > STUDENT_VNORM_MIN_VAR ? var : STUDENT_VNORM_MIN_VAR);
+}
+
+void student_vnorm_update(student_t *s, double mean, double sq) {
+  const double b = STUDENT_VNORM_BETA;
+  s->vnorm[0] = (float)(b * s->vnorm[0] + (1.0 - b) * mean);
+  s->vnorm[1] = (float)(b * s->vnorm[1] + (1.0 - b) * sq);
+  s->vnorm[2] = (float)(b * s->vnorm[2] + (1.0 - b));
+}
+
+/* Raw values from the critic's normalised outputs, in place. */
+static void vn_denorm(const student_t *s, float *v, long n) {
+  double m, sd;
+  vn_get(s->vnorm, &m, &sd);
+  for (long i = 0; i < n; i++)
+    v[i] = (float)(v[i] * sd + m);
+}
 
 static nn_act_t hidden_act(const hint_config_t *cfg) {
   return cfg->student.activation == HINT_ACT_RELU ? NN_ACT_RELU : NN_ACT_TANH;
@@ -117,6 +155,7 @@ int student_create(student_t **out, const hint_config_t *cfg, const env_dims_t *
   }
   if (!s->ippo)
     total += nn_mlp_param_count(&dcc);
+  total += STUDENT_VNORM_N;
   int rc = nn_params_init(&s->p, total);
   if (rc != HINT_OK)
     goto fail;
@@ -147,6 +186,11 @@ int student_create(student_t **out, const hint_config_t *cfg, const env_dims_t *
         (rc = nn_mlp_ws_init(&s->crit_ws[0], &s->crit[0], max_pairs)) != HINT_OK)
       goto fail;
   }
+
+  size_t vn_off = 0;
+  if ((rc = nn_params_reserve(&s->p, STUDENT_VNORM_N, &vn_off)) != HINT_OK)
+    goto fail;
+  s->vnorm = s->p.w + vn_off;
 
   /* One block for every scratch buffer. */
   const size_t R = (size_t)s->max_rows, P = (size_t)max_pairs, C1 = s->C > 0 ? (size_t)s->C : 1;
@@ -262,6 +306,7 @@ static void values_forward(student_t *s, const float *obs, const float *state, i
 void student_values(student_t *s, const float *obs, const float *state, int n, float *values) {
   assert(n <= s->max_pairs);
   values_forward(s, obs, state, n, values);
+  vn_denorm(s, values, (long)n * s->V);
 }
 
 void student_act(student_t *s, const float *obs, const float *state, int n, hint_rng_t *rng,
@@ -292,8 +337,10 @@ void student_act(student_t *s, const float *obs, const float *state, int n, hint
           logp[i] = s->rowf[0][p * cnt + k];
       }
   }
-  if (values)
+  if (values) {
     values_forward(s, obs, state, n, values);
+    vn_denorm(s, values, (long)n * s->V);
+  }
 }
 
 /* Gathers a per-agent [n][A] array into class rows. */
@@ -400,11 +447,20 @@ int student_loss_grad(student_t *s, const student_mb_t *mb, const student_coefs_
     }
   }
 
-  /* Critic(s). */
+  /* Critic(s): regress normalised returns (old values normalised alike for
+   * the optional clipping). rowf[3], rowf[4] hold them, n * V floats. */
+  double vm, vsd;
+  vn_get(s->vnorm, &vm, &vsd);
+  const float inv_sd = (float)(1.0 / vsd), fm = (float)vm;
+  float *nret = s->rowf[3], *nold = s->rowf[4];
+  for (long i = 0; i < (long)n * s->V; i++) {
+    nret[i] = (mb->ret[i] - fm) * inv_sd;
+    nold[i] = (mb->old_value[i] - fm) * inv_sd;
+  }
   if (!s->ippo) {
     nn_mlp_forward(&s->crit[0], &s->crit_ws[0], mb->state, n, s->vals);
     memset(s->dv, 0, (size_t)n * sizeof(float));
-    float vl = nn_value_loss(s->vals, mb->ret, mb->old_value, n, co->value_clip, co->vf_coef, s->dv);
+    float vl = nn_value_loss(s->vals, nret, nold, n, co->value_clip, co->vf_coef, s->dv);
     st->value_loss += vl;
     nn_mlp_backward(&s->crit[0], &s->crit_ws[0], s->dv, n, NULL);
   } else {
@@ -418,10 +474,10 @@ int student_loss_grad(student_t *s, const student_mb_t *mb, const student_coefs_
           memcpy(s->x + (size_t)(p * cnt + k) * O, mb->obs + ((size_t)p * A + s->first[c] + k) * O,
                  (size_t)O * sizeof(float));
       nn_mlp_forward(&s->crit[c], &s->crit_ws[c], s->x, rows, s->vals);
-      gather_rows(s, mb->ret, n, c, s->rowf[3]);
-      gather_rows(s, mb->old_value, n, c, s->rowf[4]);
+      gather_rows(s, nret, n, c, s->rowf[0]);
+      gather_rows(s, nold, n, c, s->rowf[1]);
       memset(s->dv, 0, (size_t)rows * sizeof(float));
-      float vl = nn_value_loss(s->vals, s->rowf[3], s->rowf[4], rows, co->value_clip,
+      float vl = nn_value_loss(s->vals, s->rowf[0], s->rowf[1], rows, co->value_clip,
                                co->vf_coef * w, s->dv);
       st->value_loss += w * vl;
       nn_mlp_backward(&s->crit[c], &s->crit_ws[c], s->dv, rows, NULL);

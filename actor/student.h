@@ -30,7 +30,8 @@ typedef struct student student_t;
 
 /* One minibatch of n pairs for student_loss_grad (all contiguous):
  *   obs [n][A][O], state [n][S], actions [n][A], old_logp [n][A],
- *   adv [n][A] (already normalised), ret [n][V] and old_value [n][V] with
+ *   adv [n][A] (already normalised), ret [n][V] and old_value [n][V] (raw;
+ *   normalised inside with the critic's return statistics) with
  *   V = 1 (central critic) or A (ippo), and for distillation (may be NULL):
  *   teacher [n][A][NA] probabilities, mask [n][A] in {0, 1}. */
 typedef struct {
@@ -78,6 +79,12 @@ void student_act(student_t *s, const float *obs, const float *state, int n, hint
 
 /* Values only, [n][V]. */
 void student_values(student_t *s, const float *obs, const float *state, int n, float *values);
+
+/* Folds a batch's return statistics (mean and mean of squares of the raw
+ * returns, already averaged across actors so every actor applies the same
+ * update) into the critic's return normaliser. Values handed out by
+ * student_act / student_values are raw (denormalised). */
+void student_vnorm_update(student_t *s, double mean, double sq);
 
 /* Forward and backward of L = PPO + c_v L_value - c_ent H + lambda KD on mb,
  * ADDING the gradients to the arena (zero them first). Returns 0. */

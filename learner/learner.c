@@ -857,6 +857,17 @@ static int open_run_dir(learner_t *L, int resuming) {
     LOG_ERROR("run directory: %s", err);
     return rc;
   }
+  if (!resuming) {
+    /* A fresh start in a directory with older checkpoints: set them aside
+     * (never delete), so "newest" and pruning only ever see this run's. */
+    char old[4200], aside[4300];
+    snprintf(old, sizeof old, "%s/ckpt", dir);
+    if (access(old, F_OK) == 0) {
+      snprintf(aside, sizeof aside, "%s/ckpt.before-%.0f", dir, hint_wall_s());
+      if (rename(old, aside) == 0)
+        LOG_WARN("starting afresh: the earlier checkpoints of %s were moved to %s", dir, aside);
+    }
+  }
   snprintf(path, sizeof path, "%s/config.yaml", dir);
   FILE *f = fopen(path, "w");
   if (f == NULL || hint_config_write(&L->cfg, f) != HINT_OK || fclose(f) != 0) {
