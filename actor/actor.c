@@ -304,7 +304,9 @@ static int train(actor_t *a, rollout_t *r) {
   double t0 = hint_now_s();
   int rc = rollout_update(r, a->student, &a->uws, &a->cfg, kd, a->boot.actors, a->n_actors,
                           &a->rng_update, &a->last_update);
-  a->t_update += hint_now_s() - t0;
+  /* The gradient allreduces are communication, not update work. */
+  a->t_update += hint_now_s() - t0 - a->last_update.t_allreduce;
+  a->t_allreduce += a->last_update.t_allreduce;
   if (rc != HINT_OK)
     return rc;
   if (a->last_update.steps > 0) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/core/alloc.h"
+#include "common/core/clock.h"
 #include "common/core/error.h"
 #include "common/core/log.h"
 #include "common/nn/adam.h"
@@ -242,11 +243,13 @@ int rollout_update(rollout_t *r, student_t *s, update_ws_t *w, const hint_config
       nn_params_zero_grad(p);
       student_loss_grad(s, &b, &co, &out->loss);
       if (n_actors > 1) {
+        const double ta = hint_now_s();
         int mrc = MPI_Allreduce(MPI_IN_PLACE, p->g, (int)p->n, MPI_FLOAT, MPI_SUM, actors);
         if (mrc != MPI_SUCCESS) {
           LOG_ERROR("MPI_Allreduce of student gradients failed (code %d)", mrc);
           return HINT_EMPI;
         }
+        out->t_allreduce += hint_now_s() - ta;
         const float inv = 1.0f / (float)n_actors;
         for (size_t i = 0; i < p->n; i++)
           p->g[i] *= inv;

@@ -80,6 +80,7 @@ void update_ws_fini(update_ws_t *w);
 typedef struct {
   student_stats_t loss;
   double grad_norm;
+  double t_allreduce;  /* seconds in the gradient allreduces */
   int steps;           /* Adam steps taken */
   int pairs;
 } update_stats_t;

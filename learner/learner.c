@@ -580,6 +580,7 @@ static void tick(learner_t *L, double now) {
   wire_counters_t wc;
   wire_learner_counters(L->wire, &wc);
   int inflight = 0;
+  double f_env = 0, f_inf = 0, f_upd = 0, f_ar = 0;
   double wait = 0, kd_kept = 0, kd_w = 0, pg = 0, vl = 0, ent = 0, kdl = 0;
   int n_stats = 0;
   for (int r = 1; r <= L->n_actors; r++) {
@@ -588,6 +589,10 @@ static void tick(learner_t *L, double now) {
     if (s->interval_s > 0) {
       n_stats++;
       wait += s->t_wait / s->interval_s;
+      f_env += s->t_env / s->interval_s;
+      f_inf += s->t_infer / s->interval_s;
+      f_upd += s->t_update / s->interval_s;
+      f_ar += s->t_allreduce / s->interval_s;
       kd_kept += s->kd_kept;
       kd_w += s->kd_weight;
       pg += s->pg_loss;
@@ -627,6 +632,10 @@ static void tick(learner_t *L, double now) {
     metrics_rec_int(&r, "dropped_lag", (int64_t)b->dropped_lag);
     metrics_rec_int(&r, "rejected_frames", (int64_t)wc.dropped);
     metrics_rec_int(&r, "auth_refused", (int64_t)wc.auth_refused);
+    metrics_rec_num(&r, "actor_frac_env", f_env / ns);
+    metrics_rec_num(&r, "actor_frac_inference", f_inf / ns);
+    metrics_rec_num(&r, "actor_frac_update", f_upd / ns);
+    metrics_rec_num(&r, "actor_frac_allreduce", f_ar / ns);
     metrics_rec_num(&r, "actor_wait_frac", wait / ns);
     metrics_rec_num(&r, "kd_weight", kd_w / ns);
     metrics_rec_num(&r, "kd_kept_frac", kd_kept / ns);

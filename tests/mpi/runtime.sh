@@ -10,6 +10,7 @@
 #   sigterm     SIGTERM to the launcher: checkpoint, exit 0; the run resumes
 #   sigkill     SIGKILL of an actor: the job ends with an error naming it, the
 #               newest complete checkpoint resumes
+#   learn CONFIG STEPS MIN   mappo (sync, seed 1) reaches MIN sampled success
 # Needs HINT_SOURCE_ROOT and BUILD_DIR (set by meson).
 set -u
 root=${HINT_SOURCE_ROOT:?}
@@ -142,6 +143,26 @@ case "$1" in
     run kill log2.txt --set algo.name=mappo --set run.total_env_steps=1 --set transport.actor_timeout_s=10
     rc=$?
     check "sigkill: the checkpoint resumes (exit $rc)" grep -q "resuming from" log2.txt
+    ;;
+  learn)
+    # learn CONFIG STEPS MIN_SAMPLED: mappo in sync mode (seed 1) must reach a
+    # sampled success rate on the fixed evaluation set well above random
+    # (FireCommander 5x5 ~2%, MARINE 5x5 0%) within STEPS env steps.
+    conf=$2 steps=$3 min=$4
+    timeout 300 "$launch" "$root/configs/$conf.yaml" --set run.dir="$work/runs" --set run.name=learn \
+      --set algo.name=mappo --set run.sync=true --set run.seed=1 --set run.total_env_steps="$steps" \
+      --set eval.interval_env_steps=250000 --set eval.episodes=100 --set env.eval_episodes=100 \
+      --set metrics.interval_s=5 >log.txt 2>&1
+    rc=$?
+    check "learn $conf: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+    python3 - "$work/runs/learn/eval.jsonl" <<'PY'
+import json, sys
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    print(f"  {d['env_steps']:>8} env steps: sampled {100 * d['sampled_success']:5.1f}%  greedy {100 * d['greedy_success']:5.1f}%")
+PY
+    final=$(tail -n 1 "$work/runs/learn/eval.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["sampled_success"])')
+    check "learn $conf: sampled success $final >= $min" python3 -c "import sys; sys.exit(0 if $final >= $min else 1)"
     ;;
   *)
     echo "unknown case $1" >&2
