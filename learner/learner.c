@@ -62,6 +62,7 @@ static void on_signal(int sig) { got_signal = sig; }
 typedef struct {
   uint64_t env_steps, env_steps_student, env_steps_teacher;
   uint64_t segments, dropped_lag;
+  uint64_t lag_sum;             /* sum over segments of versions behind */
   uint64_t teacher_version, teacher_updates, teacher_samples;
   uint64_t round;               /* sync: the segment seq being collected */
   uint64_t eval_id, next_eval_steps;
@@ -103,6 +104,7 @@ typedef struct {
   learner_counters_t ctr;
   actor_info_t *actors;         /* [n_actors + 1], index = rank */
   int segs_since_update;
+  uint64_t max_policy_version;  /* newest student version seen */
   teacher_stats_t tstats;
   /* checkpoint in progress */
   uint64_t ckpt_pending;
@@ -234,6 +236,15 @@ static void count_steps(learner_t *L, const msg_segment_t *s) {
   L->ctr.env_steps_teacher += teacher;
   L->ctr.env_steps_student += n - teacher;
   L->ctr.segments++;
+  /* Policy lag: versions of the model the learner trains (the teacher; the
+   * students for mappo / ippo) that the segment's data is behind. */
+  if (L->uses_teacher)
+    L->ctr.lag_sum += L->ctr.teacher_version > s->teacher_version ? L->ctr.teacher_version - s->teacher_version : 0;
+  else if (s->actor_rank <= (uint32_t)L->n_actors) {
+    uint64_t newest = L->max_policy_version > s->policy_version ? L->max_policy_version : s->policy_version;
+    L->max_policy_version = newest;
+    L->ctr.lag_sum += newest - s->policy_version;
+  }
   if (s->actor_rank <= (uint32_t)L->n_actors)
     L->actors[s->actor_rank].steps_interval += n;
 }
@@ -629,6 +640,7 @@ static void tick(learner_t *L, double now) {
     double idle = 1.0 - (L->t_decode + L->t_update + L->t_targets + L->t_publish) / dt;
     metrics_rec_num(&r, "frac_idle", idle < 0 ? 0 : idle);
     metrics_rec_int(&r, "inflight", inflight);
+    metrics_rec_num(&r, "policy_lag_mean", b->segments > a->segments ? (double)(b->lag_sum - a->lag_sum) / (double)(b->segments - a->segments) : 0.0);
     metrics_rec_int(&r, "dropped_lag", (int64_t)b->dropped_lag);
     metrics_rec_int(&r, "rejected_frames", (int64_t)wc.dropped);
     metrics_rec_int(&r, "auth_refused", (int64_t)wc.auth_refused);
