@@ -3,10 +3,11 @@
 # (Debian 12, as root), builds, and runs a short training job of the HINT
 # system on the default FireCommander 5x5 config: 1 learner + 2 actors under
 # mpirun, a live status line, and the final evaluation as the last line.
-# It trains `kd` (teacher -> students distillation) until HINT's
-# performance-based filtering is wired into the learner (issue 6): `hint`
-# runs end to end today, but without its filter it is not yet the method the
-# paper describes. The schedules are scaled to the short budget.
+# It trains `kd` (teacher -> students distillation) until the HINT issue
+# (issue 6: tuning, results grid, ablations) lands: `hint` runs end to end
+# today (--set algo.name=hint), but its hierarchical teacher makes it ~6x
+# slower per env step and it is not yet tuned. Schedules are scaled to the
+# short budget.
 #   QUICKSTART_STEPS  env-step budget (default 1000000)
 # Extra arguments go to deploy/hint-launch (e.g. --set algo.name=mappo).
 set -euo pipefail

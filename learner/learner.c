@@ -50,6 +50,7 @@
 #include "common/wire/boot.h"
 #include "common/wire/msg.h"
 #include "common/wire/wire.h"
+#include "learner/filter.h"
 #include "learner/replay.h"
 #include "teacher/teacher.h"
 
@@ -100,7 +101,10 @@ typedef struct {
   replay_t stage;               /* sync: one slot per actor for the round */
   int staged[MAX_ACTORS + 1];
   float *pi, *vT;               /* targets of one segment */
+  float *vboot;                 /* [E] V_T of each segment's last state (advantage filter) */
   uint8_t *mask;
+  filter_t *filter;             /* performance-based filtering (hint) */
+  filter_stats_t fstats;        /* summed since the last metrics record */
   learner_counters_t ctr;
   actor_info_t *actors;         /* [n_actors + 1], index = rank */
   int segs_since_update;
@@ -210,6 +214,18 @@ static int answer(learner_t *L, int slot, int guide) {
       teacher_targets(L->teacher, v.state, T * E, L->pi, L->vT);
       for (int i = 0; i < T * E; i++)
         memset(L->mask + (size_t)i * A, v.driver[i] == 0, (size_t)A);
+      if (L->filter != NULL && L->cfg.filter.modes != 0) {
+        if (L->cfg.filter.modes & HINT_FILTER_ADVANTAGE)
+          teacher_targets(L->teacher, v.state + (size_t)T * E * L->replay.S, E, NULL, L->vboot);
+        filter_stats_t fs;
+        filter_apply(L->filter, &v, L->pi, L->vT, L->vboot, L->mask, &fs);
+        for (int c = 0; c < ENV_MAX_CLASSES; c++) {
+          L->fstats.offered[c] += fs.offered[c];
+          L->fstats.kept[c] += fs.kept[c];
+        }
+        for (int k = 0; k < FILTER_N_MODES; k++)
+          L->fstats.dropped_by[k] += fs.dropped_by[k];
+      }
       L->t_targets += hint_now_s() - t0;
       t.pi = msg_tensor(L->pi, (uint64_t)T * E * A * NA);
       t.value = msg_tensor(L->vT, (uint64_t)T * E);
@@ -651,6 +667,22 @@ static void tick(learner_t *L, double now) {
     metrics_rec_num(&r, "actor_wait_frac", wait / ns);
     metrics_rec_num(&r, "kd_weight", kd_w / ns);
     metrics_rec_num(&r, "kd_kept_frac", kd_kept / ns);
+    if (L->filter != NULL && L->cfg.filter.modes != 0) {
+      /* Kept fraction of the guidance offered, per agent class, and what
+       * each filter dropped (the filters' drops overlap). */
+      static const char *const fname[FILTER_N_MODES] = {"value", "advantage", "consistency", "confidence"};
+      for (int c = 0; c < L->dims.n_classes; c++) {
+        char key[48];
+        snprintf(key, sizeof key, "filter_kept_frac_class%d", c);
+        metrics_rec_num(&r, key, L->fstats.offered[c] > 0 ? L->fstats.kept[c] / L->fstats.offered[c] : NAN);
+      }
+      for (int k = 0; k < FILTER_N_MODES; k++)
+        if (L->cfg.filter.modes & (1 << k)) {
+          char key[48];
+          snprintf(key, sizeof key, "filter_dropped_%s", fname[k]);
+          metrics_rec_num(&r, key, L->fstats.dropped_by[k]);
+        }
+    }
     metrics_rec_num(&r, "student_pg_loss", pg / ns);
     metrics_rec_num(&r, "student_value_loss", vl / ns);
     metrics_rec_num(&r, "student_entropy", ent / ns);
@@ -699,6 +731,7 @@ static void tick(learner_t *L, double now) {
   memset(&L->ep_student, 0, sizeof L->ep_student);
   memset(&L->ep_teacher, 0, sizeof L->ep_teacher);
   L->t_decode = L->t_update = L->t_targets = L->t_publish = 0;
+  memset(&L->fstats, 0, sizeof L->fstats);
   L->at_tick = L->ctr;
   L->last_tick = now;
 }
@@ -926,10 +959,15 @@ static int setup(learner_t *L, char *resume_dir, size_t cap) {
     return rc;
   L->pi = hint_malloc((size_t)T * E * A * NA * sizeof(float));
   L->vT = hint_malloc((size_t)T * E * sizeof(float));
+  L->vboot = hint_malloc((size_t)E * sizeof(float));
+  if (L->uses_teacher && (rc = filter_create(&L->filter, &L->cfg, &L->dims)) != HINT_OK) {
+    LOG_ERROR("filter: %s", hint_strerror(rc));
+    return rc;
+  }
   L->mask = hint_malloc((size_t)T * E * A);
   L->actors = hint_calloc((size_t)L->n_actors + 1, sizeof *L->actors);
   L->ckpt_acked = hint_calloc((size_t)L->n_actors + 1, 1);
-  if (!L->pi || !L->vT || !L->mask || !L->actors || !L->ckpt_acked)
+  if (!L->pi || !L->vT || !L->vboot || !L->mask || !L->actors || !L->ckpt_acked)
     return HINT_ENOMEM;
   uint64_t id = 0;
   resume_dir[0] = '\0';
@@ -958,6 +996,8 @@ static void teardown(learner_t *L) {
     fclose(L->eval_f);
   hint_free(L->pi);
   hint_free(L->vT);
+  hint_free(L->vboot);
+  filter_destroy(&L->filter);
   hint_free(L->mask);
   hint_free(L->actors);
   hint_free(L->ckpt_acked);

@@ -105,7 +105,7 @@ const cfg_entry_t cfg_schema[] = {
   {"teacher.hierarchical", CFG_BOOL, F(teacher.hierarchical), 0, 1, "true", NULL, "manager over goals + goal-conditioned worker; false = flat teacher"},
   {"teacher.manager_period", CFG_INT, F(teacher.manager_period), 1, 1000, "4", NULL, "K: the manager picks a new goal every K steps or on arrival"},
   {"teacher.goal_cell", CFG_INT, F(teacher.goal_cell), 0, 50, "0", NULL, "coarse goal-cell edge in map cells; 0 = auto (1 up to 10x10, 2 above)"},
-  {"teacher.goal_set", CFG_ENUM, F(teacher.goal_set), 0, 0, "cells", goal_set_names, "goals: cells of the coarse grid, or targets proposed by the env"},
+  {"teacher.goal_set", CFG_ENUM, F(teacher.goal_set), 0, 0, "targets", goal_set_names, "goals: cells of the coarse grid, or targets proposed by the env"},
   {"teacher.n_targets", CFG_INT, F(teacher.n_targets), 1, 64, "4", NULL, "candidate goals per agent for goal_set: targets"},
   {"teacher.intrinsic_coef", CFG_FLOAT, F(teacher.intrinsic_coef), 0, 100, "0.01", NULL, "worker intrinsic reward weight (distance decrease + arrival bonus)"},
   {"teacher.arrival_bonus", CFG_FLOAT, F(teacher.arrival_bonus), 0, 1000, "5", NULL, "intrinsic bonus on reaching the goal (times intrinsic_coef)"},
