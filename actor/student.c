@@ -231,18 +231,24 @@ size_t student_param_count(const student_t *s) { return s->p.n; }
 int student_value_width(const student_t *s) { return s->V; }
 int student_comm_dim(const student_t *s) { return s->C; }
 
+/* The observations of class c's agents, pair-major: dst (n * count_c, O). */
+static void gather_obs(const student_t *s, const float *obs, int n, int c, float *dst) {
+  const int cnt = s->count[c], A = s->A, O = s->O;
+  for (int p = 0; p < n; p++)
+    for (int k = 0; k < cnt; k++)
+      memcpy(dst + (size_t)(p * cnt + k) * O, obs + ((size_t)p * A + s->first[c] + k) * O,
+             (size_t)O * sizeof(float));
+}
+
 /* Messages and summaries for n pairs: msg and csum (n, A, C). */
 static void comm_forward(student_t *s, const float *obs, int n) {
-  const int A = s->A, O = s->O, C = s->C;
+  const int A = s->A, C = s->C;
   for (int c = 0; c < s->K; c++) {
     const int cnt = s->count[c], rows = n * cnt;
     if (cnt == 0)
       continue;
     /* encoder input rows, pair-major within the class */
-    for (int p = 0; p < n; p++)
-      for (int k = 0; k < cnt; k++)
-        memcpy(s->x + (size_t)(p * cnt + k) * O, obs + ((size_t)p * A + s->first[c] + k) * O,
-               (size_t)O * sizeof(float));
+    gather_obs(s, obs, n, c, s->x);
     nn_mlp_forward(&s->enc[c], &s->enc_ws[c], s->x, rows, s->eo);
     for (int p = 0; p < n; p++)
       for (int k = 0; k < cnt; k++) {
@@ -287,15 +293,12 @@ static void values_forward(student_t *s, const float *obs, const float *state, i
     nn_mlp_forward(&s->crit[0], &s->crit_ws[0], state, n, out);
     return;
   }
-  const int A = s->A, O = s->O;
+  const int A = s->A;
   for (int c = 0; c < s->K; c++) {
     const int cnt = s->count[c], rows = n * cnt;
     if (cnt == 0)
       continue;
-    for (int p = 0; p < n; p++)
-      for (int k = 0; k < cnt; k++)
-        memcpy(s->x + (size_t)(p * cnt + k) * O, obs + ((size_t)p * A + s->first[c] + k) * O,
-               (size_t)O * sizeof(float));
+    gather_obs(s, obs, n, c, s->x);
     nn_mlp_forward(&s->crit[c], &s->crit_ws[c], s->x, rows, s->vals);
     for (int p = 0; p < n; p++)
       for (int k = 0; k < cnt; k++)
@@ -469,10 +472,7 @@ int student_loss_grad(student_t *s, const student_mb_t *mb, const student_coefs_
       if (cnt == 0)
         continue;
       const float w = (float)(rows / total_rows);
-      for (int p = 0; p < n; p++)
-        for (int k = 0; k < cnt; k++)
-          memcpy(s->x + (size_t)(p * cnt + k) * O, mb->obs + ((size_t)p * A + s->first[c] + k) * O,
-                 (size_t)O * sizeof(float));
+      gather_obs(s, mb->obs, n, c, s->x);
       nn_mlp_forward(&s->crit[c], &s->crit_ws[c], s->x, rows, s->vals);
       gather_rows(s, nret, n, c, s->rowf[0]);
       gather_rows(s, nold, n, c, s->rowf[1]);
