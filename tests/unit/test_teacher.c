@@ -743,6 +743,7 @@ static void test_alloc_failures_leak_nothing(void **state) {
 static void hier_cfg(hint_config_t *c, int E, int T) {
   small_cfg(c, E, T);
   c->teacher.hierarchical = 1;
+  c->teacher.goal_set = HINT_GOALS_CELLS; /* the targets tests switch it explicitly */
   c->teacher.goal_cell = 2; /* 5x5 -> a 3x3 grid of goals, the last row/col narrow */
   c->teacher.manager_period = 3;
   c->teacher.intrinsic_coef = 0.1;
