@@ -203,9 +203,6 @@ static int has_credit(const actor_t *a, const void *arg) {
 static int has_round(const actor_t *a, const void *arg) {
   return a->sync_round_seen >= *(const uint64_t *)arg;
 }
-static int has_teacher_version(const actor_t *a, const void *arg) {
-  return a->ctr.teacher_version >= *(const uint64_t *)arg;
-}
 
 /* ---- collecting a segment ---------------------------------------------- */
 
@@ -543,21 +540,19 @@ static int run(actor_t *a) {
       break;
     }
     carry_over(r, &a->ro[(k + 1) % 2]);
-    rollout_t *todo = sync ? r : prev;
-    if (todo != NULL) {
-      if ((rc = wait_for(a, has_targets, todo, "targets")) != HINT_OK)
+    rollout_t *ready = sync ? r : prev; /* the segment to train on now */
+    if (ready != NULL) {
+      if ((rc = wait_for(a, has_targets, ready, "targets")) != HINT_OK)
         break;
       if (sync) {
         /* The learner publishes everything of this round (teacher
-         * parameters, control) before the round marker. */
-        const uint64_t round = todo->seq + 1;
+         * parameters, control) before the round marker, on the same ordered
+         * PUB socket, so having the marker means having all of it. */
+        const uint64_t round = ready->seq + 1;
         if ((rc = wait_for(a, has_round, &round, "the learner's round marker")) != HINT_OK)
           break;
-        if (a->teacher && (rc = wait_for(a, has_teacher_version, &todo->teacher_version_targets,
-                                         "teacher parameters")) != HINT_OK)
-          break;
       }
-      if ((rc = train(a, todo)) != HINT_OK)
+      if ((rc = train(a, ready)) != HINT_OK)
         break;
     }
     prev = r;
