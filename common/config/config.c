@@ -25,6 +25,7 @@
 typedef struct {
   const char *file;
   hint_config_error_t *err;
+  int no_lines; /* a --set value: its one-line text has no line worth naming */
 } load_ctx_t;
 
 __attribute__((format(printf, 5, 6)))
@@ -32,6 +33,8 @@ static int fail(load_ctx_t *ctx, int code, int line, const char *key, const char
   hint_config_error_t *e = ctx->err;
   if (e == NULL)
     return code;
+  if (ctx->no_lines)
+    line = 0;
   snprintf(e->file, sizeof e->file, "%s", ctx->file);
   e->line = line;
   snprintf(e->key, sizeof e->key, "%s", key ? key : "");
@@ -353,7 +356,7 @@ static int set_from_text(load_ctx_t *ctx, hint_config_t *cfg, const cfg_entry_t 
 
 void hint_config_defaults(hint_config_t *cfg) {
   memset(cfg, 0, sizeof *cfg);
-  load_ctx_t ctx = {"<defaults>", NULL};
+  load_ctx_t ctx = {"<defaults>", NULL, 0};
   for (int i = 0; i < cfg_schema_len; i++) {
     int rc = set_from_text(&ctx, cfg, &cfg_schema[i], cfg_schema[i].def);
     (void)rc;
@@ -407,7 +410,7 @@ int hint_config_load_text(hint_config_t *cfg, const char *text, size_t len, cons
                           const char *const *overrides, int n_overrides, hint_config_error_t *err) {
   hint_config_t tmp;
   hint_config_defaults(&tmp);
-  load_ctx_t ctx = {name ? name : "<config>", err};
+  load_ctx_t ctx = {name ? name : "<config>", err, 0};
   if (err)
     memset(err, 0, sizeof *err);
   if (text != NULL) {
@@ -427,7 +430,7 @@ int hint_config_load_text(hint_config_t *cfg, const char *text, size_t len, cons
         return rc;
     }
   }
-  load_ctx_t octx = {"--set", err};
+  load_ctx_t octx = {"--set", err, 1};
   int rc = apply_overrides(&octx, &tmp, overrides, n_overrides);
   if (rc != HINT_OK)
     return rc;
@@ -442,7 +445,7 @@ int hint_config_load(hint_config_t *cfg, const char *path, const char *const *ov
                      int n_overrides, hint_config_error_t *err) {
   if (path == NULL)
     return hint_config_load_text(cfg, NULL, 0, "<defaults>", overrides, n_overrides, err);
-  load_ctx_t ctx = {path, err};
+  load_ctx_t ctx = {path, err, 0};
   if (err)
     memset(err, 0, sizeof *err);
   FILE *f = fopen(path, "rb");
@@ -626,7 +629,7 @@ int hint_config_key_resumable(const char *key) {
 
 uint64_t hint_config_hash_resume(const hint_config_t *cfg) {
   hint_config_t c = *cfg;
-  load_ctx_t ctx = {"<defaults>", NULL};
+  load_ctx_t ctx = {"<defaults>", NULL, 0};
   for (int i = 0; i < cfg_schema_len; i++)
     if (hint_config_key_resumable(cfg_schema[i].key))
       set_from_text(&ctx, &c, &cfg_schema[i], cfg_schema[i].def);
