@@ -194,7 +194,7 @@ static int poll_inbox(actor_t *a) {
 static int has_targets(const actor_t *a, const void *arg) {
   (void)a;
   const rollout_t *r = arg;
-  return r->has_targets || r->teacher_version_targets != UINT64_MAX;
+  return r->teacher_version_targets != UINT64_MAX; /* set when its targets arrive */
 }
 static int has_credit(const actor_t *a, const void *arg) {
   (void)arg;

@@ -344,42 +344,18 @@ static void publish_stop(learner_t *L);
 static int finish_round(learner_t *L) {
   int slots[MAX_ACTORS];
   for (int r = 1; r <= L->n_actors; r++) {
-    const int st = L->staged[r] - 1;
-    msg_segment_t view;
-    teacher_seg_t v;
-    replay_view(&L->stage, st, &v);
-    const replay_meta_t *m = &L->stage.meta[st];
-    /* Re-wrap the staged aligned copy as a wire view for replay_store. */
-    memset(&view, 0, sizeof view);
-    view.actor_rank = m->actor_rank;
-    view.seq = m->seq;
-    view.policy_version = m->policy_version;
-    view.teacher_version = m->teacher_version;
-    view.env_steps = m->env_steps;
-    const uint64_t T = (uint64_t)L->stage.T, E = (uint64_t)L->stage.E, A = (uint64_t)L->stage.A;
-    view.obs = msg_tensor(v.obs, (T + 1) * E * A * L->stage.O);
-    view.state = msg_tensor(v.state, (T + 1) * E * L->stage.S);
-    view.actions = msg_tensor(v.actions, T * E * A);
-    view.logp = msg_tensor(v.logp, T * E * A);
-    view.rewards = msg_tensor(v.rewards, T * E);
-    view.dones = msg_tensor(v.dones, T * E);
-    view.truncated = msg_tensor(v.truncated, T * E);
-    view.value = msg_tensor(v.value, (T + 1) * E);
-    view.driver = msg_tensor(v.driver, T * E);
-    if (v.goals) {
-      view.goals = msg_tensor(v.goals, T * E * A);
-      view.goal_logp = msg_tensor(v.goal_logp, T * E * A);
-    }
-    if (v.comm)
-      view.comm = msg_tensor(v.comm, T * E * A * L->stage.C);
-    slots[r - 1] = replay_store(&L->replay, &view);
-    if (hint_log_get_level() <= HINT_LOG_DEBUG) /* reproducibility diagnostics */
+    slots[r - 1] = replay_store_slot(&L->replay, &L->stage, L->staged[r] - 1);
+    if (hint_log_get_level() <= HINT_LOG_DEBUG) { /* reproducibility diagnostics */
+      teacher_seg_t v;
+      replay_view(&L->replay, slots[r - 1], &v);
+      const size_t T = (size_t)L->replay.T, E = (size_t)L->replay.E, A = (size_t)L->replay.A;
       LOG_DEBUG("round %llu actor %d: obs %016llx state %016llx actions %016llx logp %016llx",
-                (unsigned long long)m->seq, r,
-                (unsigned long long)hint_checksum64(v.obs, (size_t)view.obs.n * 4),
-                (unsigned long long)hint_checksum64(v.state, (size_t)view.state.n * 4),
-                (unsigned long long)hint_checksum64(v.actions, (size_t)view.actions.n * 4),
-                (unsigned long long)hint_checksum64(v.logp, (size_t)view.logp.n * 4));
+                (unsigned long long)L->replay.meta[slots[r - 1]].seq, r,
+                (unsigned long long)hint_checksum64(v.obs, (T + 1) * E * A * L->replay.O * 4),
+                (unsigned long long)hint_checksum64(v.state, (T + 1) * E * L->replay.S * 4),
+                (unsigned long long)hint_checksum64(v.actions, T * E * A * 4),
+                (unsigned long long)hint_checksum64(v.logp, T * E * A * 4));
+    }
   }
   if (L->teacher && hint_log_get_level() <= HINT_LOG_DEBUG) {
     nn_params_t *tp = teacher_params(L->teacher);
@@ -390,8 +366,8 @@ static int finish_round(learner_t *L) {
               (unsigned long long)hint_checksum64(teacher_rng(L->teacher), sizeof(hint_rng_t)));
   }
   int rc = HINT_OK;
-  int lag_ok = 1; /* sync rounds never lag: every actor has the newest teacher */
-  if (L->uses_teacher && L->phase != PHASE_STOPPING && lag_ok)
+  /* Sync rounds never lag: every actor acted with the newest teacher. */
+  if (L->uses_teacher && L->phase != PHASE_STOPPING)
     rc = teacher_update_on(L, slots, L->n_actors);
   if (rc != HINT_OK)
     return rc;

@@ -97,6 +97,18 @@ int replay_store(replay_t *r, const msg_segment_t *s) {
   return slot;
 }
 
+int replay_store_slot(replay_t *dst, const replay_t *src, int slot) {
+  const int to = dst->head;
+  memcpy(dst->data + (size_t)to * dst->slot_bytes, src->data + (size_t)slot * src->slot_bytes,
+         dst->slot_bytes);
+  dst->meta[to] = src->meta[slot];
+  dst->head = (dst->head + 1) % dst->cap;
+  if (dst->count < dst->cap)
+    dst->count++;
+  dst->stored++;
+  return to;
+}
+
 void replay_view(const replay_t *r, int slot, teacher_seg_t *v) {
   memset(v, 0, sizeof *v);
   v->T = r->T;

@@ -39,6 +39,10 @@ void replay_fini(replay_t *r);
 /* Copies a validated segment into the next slot; returns the slot index. */
 int replay_store(replay_t *r, const msg_segment_t *s);
 
+/* Copies slot `slot` of src (same shapes) into the next slot of dst; returns
+ * the slot index in dst. */
+int replay_store_slot(replay_t *dst, const replay_t *src, int slot);
+
 /* A teacher view of slot i. */
 void replay_view(const replay_t *r, int slot, teacher_seg_t *out);
 
