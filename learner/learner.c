@@ -533,6 +533,60 @@ static void maybe_request_eval(learner_t *L) {
   }
 }
 
+/* result.json: written once, atomically, when a run reaches its budget. Its
+ * presence is what marks a run finished for sweeps and the results grid; its
+ * fields are the final evaluation plus what identifies the run. */
+static void write_result(learner_t *L) {
+  char dir[4096], path[4200], tmp[4210], buf[4096];
+  const msg_eval_t *e = &L->last_eval;
+  runtime_run_dir(&L->cfg, dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/result.json", dir);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  metrics_rec_t r;
+  metrics_rec_begin(&r, buf, sizeof buf);
+  metrics_rec_str(&r, "run", L->cfg.run.name);
+  metrics_rec_str(&r, "algo", hint_config_enum_name("algo.name", L->cfg.algo.name));
+  metrics_rec_str(&r, "env", hint_config_enum_name("env.name", L->cfg.env.name));
+  metrics_rec_int(&r, "size", L->cfg.env.size);
+  metrics_rec_int(&r, "perception_agents", L->cfg.env.perception_agents);
+  metrics_rec_int(&r, "action_agents", L->cfg.env.action_agents);
+  metrics_rec_int(&r, "seed", L->cfg.run.seed);
+  metrics_rec_int(&r, "actors", L->n_actors);
+  metrics_rec_int(&r, "env_steps", (int64_t)L->ctr.env_steps);
+  metrics_rec_num(&r, "train_wall_s", L->ctr.train_wall_s);
+  metrics_rec_num(&r, "env_steps_per_s", L->ctr.train_wall_s > 0 ? L->ctr.env_steps / L->ctr.train_wall_s : NAN);
+  metrics_rec_int(&r, "eval_env_steps", (int64_t)e->env_steps);
+  metrics_rec_int(&r, "episodes", e->episodes);
+  metrics_rec_num(&r, "sampled_success", e->sampled_success);
+  metrics_rec_num(&r, "sampled_return", e->sampled_return);
+  metrics_rec_num(&r, "sampled_length", e->sampled_length);
+  metrics_rec_num(&r, "greedy_success", e->greedy_success);
+  metrics_rec_num(&r, "greedy_return", e->greedy_return);
+  metrics_rec_num(&r, "greedy_length", e->greedy_length);
+  metrics_rec_num(&r, "teacher_success", e->teacher_success >= 0 ? e->teacher_success : NAN);
+  metrics_rec_num(&r, "teacher_length", e->teacher_success >= 0 ? e->teacher_length : NAN);
+  metrics_rec_num(&r, "reference_success", e->reference_success);
+  metrics_rec_num(&r, "reference_length", e->reference_length);
+  char hash[32];
+  snprintf(hash, sizeof hash, "%016llx", (unsigned long long)hint_config_hash(&L->cfg));
+  metrics_rec_str(&r, "config_hash", hash);
+  if (metrics_rec_end(&r) != HINT_OK) {
+    LOG_WARN("result.json record did not fit");
+    return;
+  }
+  FILE *f = fopen(tmp, "w");
+  if (f == NULL || metrics_rec_write(&r, f) != HINT_OK || fsync(fileno(f)) != 0) {
+    LOG_WARN("cannot write %s: %s", tmp, strerror(errno));
+    if (f)
+      fclose(f);
+    unlink(tmp);
+    return;
+  }
+  fclose(f);
+  if (rename(tmp, path) != 0)
+    LOG_WARN("cannot rename %s to %s: %s", tmp, path, strerror(errno));
+}
+
 /* ---- metrics and status --------------------------------------------------- */
 
 static void on_eval(learner_t *L, const msg_eval_t *e) {
@@ -1123,6 +1177,8 @@ int main(int argc, char **argv) {
     if (L.stop_reason == HINT_ESTOPPED)
       LOG_INFO("stopped by request after %.2fM env steps; resume with the same command (checkpoint: %s)",
                L.ctr.env_steps / 1e6, L.last_ckpt_dir[0] ? L.last_ckpt_dir : "none");
+    if (L.stop_reason == 0 && L.have_eval)
+      write_result(&L);
     if (L.have_eval)
       printf("result: %s %s, %.2fM env steps in %.0f s: sampled success %.1f%%, greedy %.1f%%, "
              "mean length %.1f (reference controller %.1f%% in %.1f steps)\n",
