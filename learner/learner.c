@@ -225,6 +225,14 @@ static int answer(learner_t *L, int slot, int guide) {
         }
         for (int k = 0; k < FILTER_N_MODES; k++)
           L->fstats.dropped_by[k] += fs.dropped_by[k];
+      } else {
+        /* No filter: every student-driven agent-step is offered and kept. */
+        for (int i = 0; i < T * E; i++)
+          if (v.driver[i] == 0)
+            for (int a = 0; a < A; a++) {
+              L->fstats.offered[L->dims.class_of[a]] += 1.0;
+              L->fstats.kept[L->dims.class_of[a]] += 1.0;
+            }
       }
       L->t_targets += hint_now_s() - t0;
       t.pi = msg_tensor(L->pi, (uint64_t)T * E * A * NA);
@@ -697,6 +705,27 @@ static void tick(learner_t *L, double now) {
     metrics_rec_num(&r, "actor_wait_frac", wait / ns);
     metrics_rec_num(&r, "kd_weight", kd_w / ns);
     metrics_rec_num(&r, "kd_kept_frac", kd_kept / ns);
+    if (L->uses_teacher) {
+      /* The masked KD term is normalised by the kept count, so a class's
+       * share of its weight is lambda * kept_c / kept_total: a filter that
+       * drops one class raises the others' weight (algorithm.md, trap 1). */
+      double kept_all = 0.0;
+      for (int c = 0; c < L->dims.n_classes; c++)
+        kept_all += L->fstats.kept[c];
+      for (int c = 0; c < L->dims.n_classes; c++) {
+        char key[48];
+        snprintf(key, sizeof key, "kd_eff_weight_class%d", c);
+        metrics_rec_num(&r, key, kept_all > 0 ? kd_w / ns * L->fstats.kept[c] / kept_all : NAN);
+      }
+    }
+    if (L->uses_teacher && L->cfg.teacher.hierarchical) {
+      metrics_rec_num(&r, "teacher_manager_entropy", L->tstats.manager_entropy);
+      metrics_rec_num(&r, "teacher_goal_choice_entropy", L->tstats.goal_choice_entropy);
+      metrics_rec_num(&r, "teacher_goal_arrival_rate",
+                      L->tstats.goal_windows > 0 ? (double)L->tstats.goal_arrivals / (double)L->tstats.goal_windows : NAN);
+      metrics_rec_num(&r, "teacher_goal_window_mean",
+                      L->tstats.goal_windows > 0 ? (double)L->tstats.agent_steps / (double)L->tstats.goal_windows : NAN);
+    }
     if (L->filter != NULL && L->cfg.filter.modes != 0) {
       /* Kept fraction of the guidance offered, per agent class, and what
        * each filter dropped (the filters' drops overlap). */
@@ -1118,7 +1147,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   hint_log_set_level((hint_log_level_t)L.cfg.run.log_level);
-  openblas_set_num_threads(L.cfg.blas.threads);
+  openblas_set_num_threads(L.cfg.blas.learner_threads > 0 ? L.cfg.blas.learner_threads : L.cfg.blas.threads);
   L.uses_teacher = L.cfg.algo.name == HINT_ALGO_KD || L.cfg.algo.name == HINT_ALGO_HINT;
   L.sync = L.cfg.run.sync;
 

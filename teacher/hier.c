@@ -202,6 +202,7 @@ int teacher_hier_alloc(teacher_t *t) {
   t->m_adv_rows = hint_malloc(RA * sizeof(float));
   t->m_old_rows = hint_malloc(RA * sizeof(float));
   t->m_goal_rows = hint_malloc(RA * sizeof(int));
+  t->m_sel = hint_malloc(RA * sizeof(int32_t));
   t->vl_tgt_rows = hint_malloc(RA * sizeof(float));
   t->vh_w = hint_malloc(R * sizeof(float));
   t->goal_rows = hint_malloc(RA * sizeof(int32_t));
@@ -209,7 +210,7 @@ int teacher_hier_alloc(teacher_t *t) {
   t->hrows = hint_malloc(cap * (size_t)t->A * sizeof(teacher_hrow_t));
   t->src = hint_malloc(cap);
   if (!t->x_m || !t->m_logits || !t->dm_logits || !t->vl_vals || !t->dvl || !t->row_w ||
-      !t->row_w2 || !t->m_adv_rows || !t->m_old_rows || !t->m_goal_rows ||
+      !t->row_w2 || !t->m_adv_rows || !t->m_old_rows || !t->m_goal_rows || !t->m_sel ||
       !t->vl_tgt_rows || !t->vh_w || !t->goal_rows || !t->hrows || !t->src)
     return HINT_ENOMEM;
   return HINT_OK;
@@ -228,6 +229,7 @@ void teacher_hier_fini(teacher_t *t) {
   hint_free(t->m_adv_rows);
   hint_free(t->m_old_rows);
   hint_free(t->m_goal_rows);
+  hint_free(t->m_sel);
   hint_free(t->vl_tgt_rows);
   hint_free(t->vh_w);
   hint_free(t->goal_rows);
@@ -240,6 +242,7 @@ void teacher_hier_fini(teacher_t *t) {
   t->x_m = t->m_logits = t->dm_logits = t->vl_vals = t->dvl = NULL;
   t->row_w = t->row_w2 = t->m_adv_rows = t->m_old_rows = t->vl_tgt_rows = t->vh_w = NULL;
   t->m_goal_rows = NULL;
+  t->m_sel = NULL;
   t->goal_rows = NULL;
   t->hrows = NULL;
   t->src = NULL;
@@ -300,37 +303,47 @@ void teacher_goals_reset_all(teacher_goals_t *g) {
 /* Manager logits [c * A][GM] for c states into t->m_logits; for targets,
  * the candidates' cells into t->cand [c * A][K] (-1: unused slot, its logit
  * masked). */
-static void mgr_forward(teacher_t *t, const float *states, int c) {
+/* Manager logits into t->m_logits[j][GM] (and, for targets, the candidates
+ * into t->cand[j][K]) for the rows j < nrows; row j is agent sel[j] % A of
+ * state sel[j] / A, or, with sel NULL, agent j % A of state j / A. The update
+ * passes only the rows whose goal was a decision (about 1 in K): the others
+ * carry zero weight in every manager term. */
+static void mgr_forward_rows(teacher_t *t, const float *states, const int32_t *sel, int nrows) {
   const int A = t->A;
+  if (nrows == 0)
+    return;
   if (!t->targets) {
-    for (int k = 0; k < c; k++)
-      for (int i = 0; i < A; i++)
-        teacher_agent_input(t, states + (size_t)k * t->S, i,
-                            t->x_m + ((size_t)k * A + i) * t->PM);
-    nn_mlp_forward(&t->mgr, &t->mgr_ws, t->x_m, c * A, t->m_logits);
+    for (int j = 0; j < nrows; j++) {
+      int r = sel ? sel[j] : j;
+      teacher_agent_input(t, states + (size_t)(r / A) * t->S, r % A, t->x_m + (size_t)j * t->PM);
+    }
+    nn_mlp_forward(&t->mgr, &t->mgr_ws, t->x_m, nrows, t->m_logits);
     return;
   }
   const int K = t->KT;
-  for (int k = 0; k < c; k++)
-    for (int i = 0; i < A; i++) {
-      const float *st = states + (size_t)k * t->S;
-      size_t row = (size_t)k * A + i;
-      float *x0 = t->x_m + row * K * t->PM;
-      env_feat_targets(&t->feat, st, i, t->cand + row * K, t->tfeat);
-      teacher_agent_input(t, st, i, x0);
-      for (int q = 0; q < K; q++) {
-        float *xq = x0 + (size_t)q * t->PM;
-        if (q > 0)
-          memcpy(xq, x0, (size_t)t->P_in * sizeof(float));
-        memcpy(xq + t->P_in, t->tfeat + (size_t)q * t->TD, (size_t)t->TD * sizeof(float));
-      }
+  for (int j = 0; j < nrows; j++) {
+    int r = sel ? sel[j] : j, i = r % A;
+    const float *st = states + (size_t)(r / A) * t->S;
+    float *x0 = t->x_m + (size_t)j * K * t->PM;
+    env_feat_targets(&t->feat, st, i, t->cand + (size_t)j * K, t->tfeat);
+    teacher_agent_input(t, st, i, x0);
+    for (int q = 0; q < K; q++) {
+      float *xq = x0 + (size_t)q * t->PM;
+      if (q > 0)
+        memcpy(xq, x0, (size_t)t->P_in * sizeof(float));
+      memcpy(xq + t->P_in, t->tfeat + (size_t)q * t->TD, (size_t)t->TD * sizeof(float));
     }
-  /* One score per (row, candidate): the output [c * A * K][1] is the logits
-   * [c * A][K] in place. */
-  nn_mlp_forward(&t->mgr, &t->mgr_ws, t->x_m, c * A * K, t->m_logits);
-  for (size_t r = 0; r < (size_t)c * A * K; r++)
+  }
+  /* One score per (row, candidate): the output [nrows * K][1] is the logits
+   * [nrows][K] in place. */
+  nn_mlp_forward(&t->mgr, &t->mgr_ws, t->x_m, nrows * K, t->m_logits);
+  for (size_t r = 0; r < (size_t)nrows * K; r++)
     if (t->cand[r] < 0)
       t->m_logits[r] = TEACHER_MASKED_LOGIT;
+}
+
+static void mgr_forward(teacher_t *t, const float *states, int c) {
+  mgr_forward_rows(t, states, NULL, c * t->A);
 }
 
 /* The goal of manager choice q in row `row` of the last mgr_forward, or -1
@@ -495,9 +508,11 @@ static int form_run_goals(teacher_t *t, const teacher_seg_t *s, long a, long b) 
         if (!newg) {
           size_t pe = te - (size_t)s->E;
           int32_t pg = s->goals[pe * A + i];
-          newg = s->dones[pe] || g != pg || k - last >= t->K ||
-                 goal_dist_state(t, seg_state(t, s, tt, e), i, pg) == 0;
+          int arrived = !s->dones[pe] && goal_dist_state(t, seg_state(t, s, tt, e), i, pg) == 0;
+          t->goal_arrivals += arrived;
+          newg = s->dones[pe] || g != pg || k - last >= t->K || arrived;
         }
+        t->goal_windows += newg;
         if (newg)
           last = k;
         h->goal = g;
@@ -571,13 +586,22 @@ static void form_forward(teacher_t *t, const teacher_seg_t *segs, long cnt) {
           t->hrows[k0 * A + r].lp_new = t->logp_rows[r];
           t->hrows[k0 * A + r].vl_cur = t->vl_vals[r];
         }
-        mgr_forward(t, t->states, c);
-        nn_log_softmax(t->m_logits, t->m_logits, c * A, t->GM);
+        /* The manager only at decision rows (mrow). */
+        int nsel = 0;
         for (int r = 0; r < c * A; r++) {
           teacher_hrow_t *h = &t->hrows[k0 * A + r];
-          h->mchoice = h->mrow ? goal_choice(t, (size_t)r, h->goal) : -1;
+          h->mchoice = -1;
+          if (h->mrow)
+            t->m_sel[nsel++] = r;
+        }
+        mgr_forward_rows(t, t->states, t->m_sel, nsel);
+        nn_log_softmax(t->m_logits, t->m_logits, nsel, t->GM);
+        for (int j = 0; j < nsel; j++) {
+          const int r = t->m_sel[j];
+          teacher_hrow_t *h = &t->hrows[k0 * A + r];
+          h->mchoice = goal_choice(t, (size_t)j, h->goal);
           if (t->src[k0 + r / A] && h->mchoice >= 0)
-            h->m_old = t->m_logits[(size_t)r * t->GM + h->mchoice];
+            h->m_old = t->m_logits[(size_t)j * t->GM + h->mchoice];
         }
       } else {
         for (int r = 0; r < c * A; r++)
@@ -681,6 +705,7 @@ int teacher_hier_form(teacher_t *t, const teacher_seg_t *segs, int n, long *coun
     return rc;
   const int A = t->A;
   const int use_student = t->beta > 0.0f;
+  t->goal_windows = t->goal_arrivals = 0;
   /* Samples in (segment, env, time) order, so a run is a contiguous range. */
   long cnt = 0;
   for (int j = 0; j < n; j++) {
@@ -887,7 +912,7 @@ double teacher_hier_mb_loss(teacher_t *t, const teacher_seg_t *segs, const uint3
   double total = 0.0;
   for (int k0 = 0; k0 < m; k0 += t->max_rows) {
     int c = m - k0 < t->max_rows ? m - k0 : t->max_rows;
-    int rows = c * A;
+    int rows = c * A, mrows = 0;
     for (int k = 0; k < c; k++) {
       uint32_t si = idx[k0 + k];
       const teacher_sample_t *smp = &t->samples[si];
@@ -906,15 +931,18 @@ double teacher_hier_mb_loss(teacher_t *t, const teacher_seg_t *segs, const uint3
         t->adv_rows[r] = (float)((h->w_adv - wmu[src]) * winv[src]);
         t->row_w[r] = (float)sw[src];
         t->vl_tgt_rows[r] = (float)((h->w_tgt - lmu) / lsd);
-        int trained = h->mchoice >= 0; /* a decision whose goal was a choice */
-        t->m_goal_rows[r] = trained ? h->mchoice : 0;
-        t->m_old_rows[r] = h->m_old;
-        t->m_adv_rows[r] = trained ? (float)((h->m_adv - mmu[src]) * minv[src]) : 0.0f;
-        t->row_w2[r] = trained ? (float)sm[src] : 0.0f;
+        if (h->mchoice >= 0) { /* a decision whose goal was a choice */
+          t->m_sel[mrows] = r;
+          t->m_goal_rows[mrows] = h->mchoice;
+          t->m_old_rows[mrows] = h->m_old;
+          t->m_adv_rows[mrows] = (float)((h->m_adv - mmu[src]) * minv[src]);
+          t->row_w2[mrows] = (float)sm[src];
+          mrows++;
+        }
       }
     }
     wrk_forward(t, t->states, c, t->goal_rows, 1, 1);
-    mgr_forward(t, t->states, c);
+    mgr_forward_rows(t, t->states, t->m_sel, mrows);
     for (int k = 0; k < c; k++)
       teacher_state_input(t, t->states + (size_t)k * t->S, t->x_v + (size_t)k * t->S);
     nn_mlp_forward(&t->vf, &t->vf_ws, t->x_v, c, t->vals);
@@ -927,11 +955,12 @@ double teacher_hier_mb_loss(teacher_t *t, const teacher_seg_t *segs, const uint3
     teacher_mask_grad(t, t->dlogits, rows);
     nn_mlp_backward(&t->pi, &t->pi_ws, t->dlogits, rows, NULL);
 
-    memset(t->dm_logits, 0, (size_t)rows * GM * sizeof(float));
+    memset(t->dm_logits, 0, (size_t)mrows * GM * sizeof(float));
     double pm = w_ppo(t->m_logits, t->m_goal_rows, t->m_old_rows, t->m_adv_rows, t->row_w2,
-                      rows, GM, t->clip, t->dm_logits, &mclip, &mkl);
-    double hm = w_entropy(t->m_logits, t->row_w2, rows, GM, -t->ent_coef, t->dm_logits);
-    mgr_backward(t, t->dm_logits, rows);
+                      mrows, GM, t->clip, t->dm_logits, &mclip, &mkl);
+    double hm = w_entropy(t->m_logits, t->row_w2, mrows, GM, -t->ent_coef, t->dm_logits);
+    if (mrows > 0)
+      mgr_backward(t, t->dm_logits, mrows);
 
     memset(t->dvl, 0, (size_t)rows * sizeof(float));
     double vlo = w_value(t->vl_vals, t->vl_tgt_rows, t->row_w, rows, t->vf_coef, t->dvl);
@@ -1037,6 +1066,25 @@ int teacher_hier_update(teacher_t *t, const teacher_seg_t *segs, int n,
     stats->agent_steps = (cnt - stu) * (int64_t)t->A;
     stats->student_steps = stu;
     stats->manager_rows = mrows;
+    stats->goal_windows = t->goal_windows;
+    stats->goal_arrivals = t->goal_arrivals;
+    /* Which choices the manager makes, on its own data. */
+    double hist[256] = {0}, tot = 0.0;
+    const int GM = t->GM < 256 ? t->GM : 256;
+    for (long k = 0; k < cnt; k++) {
+      if (t->src[k])
+        continue;
+      for (int i = 0; i < t->A; i++) {
+        int q = t->hrows[k * t->A + i].mchoice;
+        if (q >= 0 && q < GM)
+          hist[q] += 1.0, tot += 1.0;
+      }
+    }
+    double he = 0.0;
+    for (int q = 0; q < GM && tot > 0; q++)
+      if (hist[q] > 0)
+        he -= hist[q] / tot * log(hist[q] / tot);
+    stats->goal_choice_entropy = GM > 1 && tot > 0 ? (float)(he / log((double)GM)) : 0.0f;
     stats->adam_steps = steps;
   }
   return rc;

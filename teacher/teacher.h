@@ -118,6 +118,12 @@ typedef struct {
   float worker_value_loss; /* V_L, normalised units */
   int64_t student_steps;  /* student-driven steps used (pseudo off-policy) */
   int64_t manager_rows;   /* goal decisions trained on (own + relabelled) */
+  /* Goal usage on the teacher's own data (the manager's goals as acted): */
+  int64_t goal_windows;   /* goal windows started (decisions) */
+  int64_t goal_arrivals;  /* windows that ended with the agent at its goal */
+  float goal_choice_entropy; /* entropy of the chosen candidate slots (targets)
+                              * or goals (cells), / log(slots): 0 = always the
+                              * same choice, 1 = uniform use */
 } teacher_stats_t;
 
 /* Creates a teacher for cfg (teacher.* keys, the env from env.*), initialised

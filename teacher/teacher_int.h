@@ -123,6 +123,8 @@ struct teacher {
   float *row_w, *row_w2;       /* (max_rows * A) per-row loss weights */
   float *m_adv_rows, *m_old_rows; /* (max_rows * A) */
   int *m_goal_rows;            /* (max_rows * A) */
+  int32_t *m_sel;              /* (max_rows * A) rows k * A + i trained by the manager */
+  int64_t goal_windows, goal_arrivals; /* own-data goal usage of the last batch */
   int *m_row_of;               /* (max_rows * A) policy row of each manager row */
   float *vl_tgt_rows;          /* (max_rows * A) */
   float *vh_w;                 /* (max_rows) V_H row weights */

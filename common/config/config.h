@@ -211,6 +211,7 @@ typedef struct {
   /* blas: */
   struct {
     int threads;
+    int learner_threads;
   } blas;
 } hint_config_t;
 

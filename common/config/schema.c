@@ -172,6 +172,7 @@ const cfg_entry_t cfg_schema[] = {
 
   /* blas */
   {"blas.threads", CFG_INT, F(blas.threads), 1, 256, "1", NULL, "BLAS threads per rank (1 keeps oversubscribed nodes from thrashing)"},
+  {"blas.learner_threads", CFG_INT, F(blas.learner_threads), 0, 256, "0", NULL, "BLAS threads of the learner (teacher updates); 0 = blas.threads"},
 };
 
 const int cfg_schema_len = (int)(sizeof cfg_schema / sizeof cfg_schema[0]);

@@ -1123,6 +1123,7 @@ static size_t mlp_floats(int in, int out, int H, int L) {
 typedef struct {
   const ref_t *r;
   int rows, c, P_L, G;
+  int mrows;              /* manager decision rows (compacted) */
   int targets, KT, PM;    /* targets: K candidates scored from PM inputs each */
   int *cand;              /* targets: (rows, K) candidate cells, -1 masked */
   size_t wk, vh, mg, vl;  /* arena offsets */
@@ -1175,6 +1176,9 @@ static double href_loss(href_t *h, const double *w, int *dual) {
       ref_mlp(r, w, h->vl, h->xw + (size_t)q * h->P_L, h->P_L, 1, &vv);
       L += h->vf * h->ww[q] * 0.5 * (vv - h->vlt[q]) * (vv - h->vlt[q]);
     }
+  }
+  /* The manager's rows are the compacted decision rows (m_sel). */
+  for (int q = 0; q < h->mrows; q++) {
     if (h->mw[q] != 0.0) {
       int GM = h->targets ? h->KT : h->G;
       if (!h->targets) {
@@ -1251,24 +1255,33 @@ static void hier_gradcheck(int targets) {
   h.c = (int)cnt;
   h.rows = (int)cnt * A;
   h.xw = dcopy_f(t->x_pi, (size_t)h.rows * h.P_L);
-  h.xm = dcopy_f(t->x_m, (size_t)h.rows * (targets ? h.KT : 1) * h.PM);
-  h.cand = targets ? icopy(t->cand, (size_t)h.rows * h.KT) : NULL;
+  /* The manager sees only decision rows, compacted in order (m_sel). */
+  h.mrows = 0;
+  for (int q = 0; q < h.rows; q++)
+    if (t->hrows[q].mchoice >= 0) {
+      assert_int_equal(t->m_sel[h.mrows], q);
+      h.mrows++;
+    }
+  h.xm = dcopy_f(t->x_m, (size_t)h.mrows * (targets ? h.KT : 1) * h.PM);
+  h.cand = targets ? icopy(t->cand, (size_t)h.mrows * h.KT) : NULL;
   h.xv = dcopy_f(t->x_v, (size_t)h.c * S);
   h.act = icopy(t->act_rows, (size_t)h.rows);
-  h.mgoal = icopy(t->m_goal_rows, (size_t)h.rows);
+  h.mgoal = icopy(t->m_goal_rows, (size_t)h.mrows);
   h.old = dcopy_f(t->logp_rows, (size_t)h.rows);
   h.adv = dcopy_f(t->adv_rows, (size_t)h.rows);
   h.ww = dcopy_f(t->row_w, (size_t)h.rows);
   h.vlt = dcopy_f(t->vl_tgt_rows, (size_t)h.rows);
-  h.mold = dcopy_f(t->m_old_rows, (size_t)h.rows);
-  h.madv = dcopy_f(t->m_adv_rows, (size_t)h.rows);
-  h.mw = dcopy_f(t->row_w2, (size_t)h.rows);
+  h.mold = dcopy_f(t->m_old_rows, (size_t)h.mrows);
+  h.madv = dcopy_f(t->m_adv_rows, (size_t)h.mrows);
+  h.mw = dcopy_f(t->row_w2, (size_t)h.mrows);
   h.vht = dcopy_f(t->ret_rows, (size_t)h.c);
   h.vhw = dcopy_f(t->vh_w, (size_t)h.c);
   /* Weights: own rows mean 1 each, student rows beta. */
   double sw = 0, smw = 0, svw = 0;
   for (int q = 0; q < h.rows; q++)
-    sw += h.ww[q], smw += h.mw[q];
+    sw += h.ww[q];
+  for (int q = 0; q < h.mrows; q++)
+    smw += h.mw[q];
   for (int k = 0; k < h.c; k++)
     svw += h.vhw[k];
   /* Manager decisions are trained where the goal was a choice (always for
@@ -1320,7 +1333,7 @@ static void hier_gradcheck(int targets) {
   for (int q = 0; q < 4; q++)
     assert_true(nz[q] > 20); /* every network is in the check */
   int mrows = 0;
-  for (int q = 0; q < h.rows; q++)
+  for (int q = 0; q < h.mrows; q++)
     mrows += h.mw[q] != 0.0;
   assert_true(mrows > 4); /* manager decisions are in the loss */
   print_message("hier gradcheck (%s): %ld steps, %zu params, max|g| %.3g, %d manager rows, "
