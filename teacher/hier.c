@@ -174,6 +174,7 @@ int teacher_hier_init(teacher_t *t, const hint_config_t *cfg, char *err, size_t 
   t->intrinsic = (float)cfg->teacher.intrinsic_coef;
   t->arrival_bonus = (float)cfg->teacher.arrival_bonus;
   t->beta = (float)cfg->teacher.student_data_coef;
+  t->student_frac = (float)cfg->teacher.student_data_frac;
   t->rho_bar = (float)cfg->teacher.rho_bar;
   t->c_bar = (float)cfg->teacher.c_bar;
   return HINT_OK;
@@ -710,11 +711,16 @@ int teacher_hier_form(teacher_t *t, const teacher_seg_t *segs, int n, long *coun
   long cnt = 0;
   for (int j = 0; j < n; j++) {
     const teacher_seg_t *s = &segs[j];
-    for (int e = 0; e < s->E; e++)
+    for (int e = 0; e < s->E; e++) {
+      /* teacher.student_data_frac < 1: a random subset of the env copies'
+       * student-driven steps (drawn per segment and env, from the teacher's
+       * RNG, so sync runs stay reproducible). */
+      const int take_student = use_student && (t->student_frac >= 1.0f ||
+                                                hint_rng_uniform(&t->rng, 0.0, 1.0) < t->student_frac);
       for (int tt = 0; tt < s->T; tt++) {
         size_t te = (size_t)tt * s->E + e;
         int own = s->driver[te] != 0;
-        if (!own && !use_student)
+        if (!own && !take_student)
           continue;
         if (own && (!s->goals || !s->goal_logp))
           return HINT_EINVAL; /* the hierarchical teacher logs its goals */
@@ -730,6 +736,7 @@ int teacher_hier_form(teacher_t *t, const teacher_seg_t *segs, int n, long *coun
         t->src[cnt] = (uint8_t)!own;
         cnt++;
       }
+    }
   }
   if (cnt == 0)
     return HINT_OK;

@@ -110,6 +110,7 @@ struct teacher {
   int K;                       /* manager period */
   int P_L;                     /* worker input: P_in + G + 3 */
   float intrinsic, arrival_bonus, beta, rho_bar, c_bar;
+  float student_frac;          /* teacher.student_data_frac */
   nn_mlp_t mgr;                /* cells: (P_in) -> (G) logits; targets: (P_in + TD)
                                   -> (1) score per candidate; pi is the worker */
   nn_mlp_t vl;                 /* (P_L) -> (1) normalised V_L; vf is V_H */

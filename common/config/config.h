@@ -136,6 +136,7 @@ typedef struct {
     double intrinsic_coef;
     double arrival_bonus;
     double student_data_coef;   /* beta; 0 disables pseudo off-policy */
+    double student_data_frac;   /* share of student-driven env copies per segment the update uses */
     double rho_bar;
     double c_bar;
     double false_drop_penalty;

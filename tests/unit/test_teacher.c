@@ -930,6 +930,46 @@ static void hand_made_segment(seg_buf_t *b, hint_rng_t *g, int32_t *goals, float
   b->seg.goal_logp = glp;
 }
 
+/* teacher.student_data_frac: the update uses a random share of the student-
+ * driven env copies (per segment and env) and all of the teacher's own data;
+ * 1 uses everything. 40 copies of the hand-made segment: 40 student runs. */
+static void test_hier_student_frac(void **state) {
+  (void)state;
+  enum { NSEG = 40 };
+  for (int pass = 0; pass < 2; pass++) {
+    hint_config_t c;
+    hier_cfg(&c, HM_E, HM_T);
+    c.teacher.replay_segments = NSEG;
+    c.teacher.student_data_frac = pass == 0 ? 1.0 : 0.5;
+    teacher_t *t = NULL;
+    assert_int_equal(teacher_create(&t, &c, 64, 2, NULL, 0), 0);
+    hint_rng_t g;
+    hint_rng_seed(&g, 4, 0, 0);
+    seg_buf_t b;
+    seg_alloc(&b, HM_T, HM_E, t->A, t->S);
+    int32_t goals[8 * 2 * 3];
+    float glp[8 * 2 * 3];
+    hand_made_segment(&b, &g, goals, glp);
+    teacher_seg_t segs[NSEG];
+    for (int j = 0; j < NSEG; j++)
+      segs[j] = b.seg;
+    long cnt = 0;
+    assert_int_equal(teacher_hier_form(t, segs, NSEG, &cnt), 0);
+    long own = 0, stu = 0;
+    for (long k = 0; k < cnt; k++)
+      *(t->src[k] ? &stu : &own) += 1;
+    assert_int_equal(own, NSEG * HM_T); /* env 1 of every segment */
+    if (pass == 0)
+      assert_int_equal(stu, NSEG * HM_T); /* env 0 of every segment */
+    else {
+      assert_int_equal(stu % HM_T, 0);  /* whole env runs, never parts */
+      assert_in_range(stu / HM_T, 10, 30); /* ~20 of 40; binomial sd 3.2 */
+    }
+    seg_free(&b);
+    teacher_destroy(&t);
+  }
+}
+
 static void test_hier_batch_formation(void **state) {
   (void)state;
   hint_config_t c;
@@ -1470,6 +1510,7 @@ int main(void) {
       cmocka_unit_test(test_alloc_failures_leak_nothing),
       cmocka_unit_test(test_hier_act_goals),
       cmocka_unit_test(test_hier_batch_formation),
+      cmocka_unit_test(test_hier_student_frac),
       cmocka_unit_test(test_hier_gradcheck),
       cmocka_unit_test(test_hier_targets_gradcheck),
       cmocka_unit_test(test_hier_targets_goals),
