@@ -15,7 +15,8 @@ PKGS=(build-essential pkg-config meson ninja-build
       libopenmpi-dev openmpi-bin libzmq3-dev libmsgpack-dev libyaml-dev
       libcmocka-dev libopenblas-dev libnetcdf-dev netcdf-bin
       python3 python3-torch python3-numpy
-      clang libclang-rt-14-dev gnuplot-nox tmux procps)
+      clang libclang-rt-14-dev gnuplot-nox tmux procps
+      libmicrohttpd-dev curl)
 
 missing=()
 for p in "${PKGS[@]}"; do

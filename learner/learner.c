@@ -9,7 +9,8 @@
  * driven data train the teacher (once per round of n_actors segments), whose
  * parameters are published to the actors. The learner owns the run
  * directory: config.yaml, metrics.jsonl, eval.jsonl, checkpoints, and the
- * live status line.
+ * live status line; with metrics.prometheus_port, each metrics record is also
+ * served at /metrics (prom.c).
  *
  * Modes. async (default): segments are served as they arrive; the learner
  * never blocks on one actor. sync (run.sync: true): rounds; the learner waits
@@ -51,6 +52,7 @@
 #include "common/wire/msg.h"
 #include "common/wire/wire.h"
 #include "learner/filter.h"
+#include "learner/prom.h"
 #include "learner/replay.h"
 #include "teacher/teacher.h"
 
@@ -127,6 +129,7 @@ typedef struct {
   int exit_code;
   /* metrics */
   FILE *metrics_f, *eval_f;
+  prom_t *prom;                 /* Prometheus endpoint; NULL = off */
   int status_tty;
   double t0, last_tick;
   learner_counters_t at_tick;
@@ -683,6 +686,8 @@ static void tick(learner_t *L, double now) {
     metrics_rec_int(&r, "env_steps_teacher", (int64_t)b->env_steps_teacher);
     metrics_rec_num(&r, "env_steps_per_s", sps);
     metrics_rec_num(&r, "segments_per_s", segps);
+    metrics_rec_int(&r, "segments", (int64_t)b->segments);
+    metrics_rec_int(&r, "teacher_updates", (int64_t)b->teacher_updates);
     metrics_rec_num(&r, "ingest_mb_per_s", (double)(wc.bytes_in) / 1e6 / elapsed);
     metrics_rec_num(&r, "teacher_updates_per_s", updps);
     metrics_rec_num(&r, "teacher_samples_per_s", tsps);
@@ -769,6 +774,8 @@ static void tick(learner_t *L, double now) {
     }
     if (metrics_rec_end(&r) == HINT_OK && metrics_rec_write(&r, L->metrics_f) != HINT_OK)
       LOG_WARN("cannot append to metrics.jsonl (disk full?)");
+    if (r.len < r.cap)
+      prom_publish(L->prom, buf, r.len); /* the same record, to the /metrics endpoint */
   }
   if (L->cfg.metrics.status_line) {
     char line[512], etas[32], sc[16] = "  -", ev[64] = "";
@@ -1045,10 +1052,21 @@ static int setup(learner_t *L, char *resume_dir, size_t cap) {
     LOG_INFO("this run already reached its budget (%.2fM env steps); raise run.total_env_steps "
              "or choose a new run.name to train more", L->ctr.env_steps / 1e6);
   }
+  if (L->cfg.metrics.prometheus_port != 0) {
+    prom_info_t pi = {L->cfg.run.name, hint_config_enum_name("algo.name", L->cfg.algo.name),
+                      (double)L->cfg.run.total_env_steps};
+    if ((rc = prom_create(&L->prom, L->cfg.metrics.prometheus_bind, L->cfg.metrics.prometheus_port, &pi, err,
+                          sizeof err)) != HINT_OK) {
+      LOG_ERROR("metrics.prometheus_port: %s", err);
+      return rc;
+    }
+    LOG_INFO("Prometheus metrics at %s", prom_url(L->prom));
+  }
   return open_run_dir(L, resume_dir[0] != '\0');
 }
 
 static void teardown(learner_t *L) {
+  prom_destroy(&L->prom);
   if (L->metrics_f)
     fclose(L->metrics_f);
   if (L->eval_f)
