@@ -33,7 +33,9 @@ void metrics_rec_begin(metrics_rec_t *r, char *buf, size_t cap) {
 
 void metrics_rec_num(metrics_rec_t *r, const char *key, double v) {
   put_key(r, key);
-  if (isfinite(v))
+  if (isfinite(v) && fabs(v) >= 1e8 && fabs(v) < 1e15)
+    put(r, "%.3f", v); /* wall-clock timestamps: millisecond precision, not %.9g's 10 s */
+  else if (isfinite(v))
     put(r, "%.9g", v);
   else
     put(r, "null");
