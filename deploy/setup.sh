@@ -16,7 +16,8 @@ PKGS=(build-essential pkg-config meson ninja-build
       libcmocka-dev libopenblas-dev libnetcdf-dev netcdf-bin
       python3 python3-torch python3-numpy
       clang libclang-rt-14-dev gnuplot-nox tmux procps
-      libmicrohttpd-dev curl)
+      libmicrohttpd-dev curl
+      slurm-wlm munge iproute2)  # tests/slurm (a private Slurm), tests/multinode (netns)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -126,11 +126,27 @@ static int learner_bind(wire_learner_t *l, void *s, int port_offset, char *ep_ou
   else snprintf(port, sizeof(port), "*");
   switch (o->bind) {
   case HINT_BIND_IPC: snprintf(ep, sizeof(ep), "ipc://*"); break;
-  case HINT_BIND_INTERFACE: snprintf(ep, sizeof(ep), "tcp://%s:%s", o->interface, port); break;
+  case HINT_BIND_INTERFACE:
+    /* An IPv6 address needs brackets in an endpoint and ZMQ_IPV6 on the
+     * socket (the actors set it when they see the brackets). */
+    if (strchr(o->interface, ':') && o->interface[0] != '[') {
+      snprintf(ep, sizeof(ep), "tcp://[%s]:%s", o->interface, port);
+      if (setopt_int(s, ZMQ_IPV6, 1, "IPV6")) return HINT_EZMQ;
+    } else {
+      snprintf(ep, sizeof(ep), "tcp://%s:%s", o->interface, port);
+    }
+    break;
   case HINT_BIND_ANY: snprintf(ep, sizeof(ep), "tcp://*:%s", port); break;
   default: snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%s", port); break;
   }
-  if (zmq_bind(s, ep) != 0) return zerr("bind", ep);
+  if (zmq_bind(s, ep) != 0) {
+    int rc = zerr("bind", ep);
+    if (o->bind == HINT_BIND_INTERFACE)
+      LOG_ERROR("transport.interface '%s' must be an interface of the learner's host (eth0, ib0, ...) "
+                "or one of its addresses; the learner is rank 0, on the first host of the job",
+                o->interface);
+    return rc;
+  }
   char last[WIRE_ENDPOINT_MAX];
   size_t len = sizeof(last);
   if (zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, last, &len) != 0) return zerr("getsockopt", "LAST_ENDPOINT");
@@ -216,13 +232,15 @@ static void zap_serve_one(wire_learner_t *l, void *rep) {
     text = "CURVE required";
   }
   if (status[0] != '2') {
-    atomic_fetch_add(&l->auth_refused, 1);
+    /* Logged like dropped frames: a flood of refusals must not flood the log. */
+    uint64_t k = (uint64_t)atomic_fetch_add(&l->auth_refused, 1) + 1;
     char addr[64] = "?";
     size_t al = zmq_msg_size(&parts[3]);
     if (al >= sizeof(addr)) al = sizeof(addr) - 1;
     memcpy(addr, zmq_msg_data(&parts[3]), al);
     addr[al] = 0;
-    LOG_WARN("refused a connection from %s: %s", addr, text);
+    if (k <= LOG_FIRST_DROPS || k % 1000 == 0)
+      LOG_WARN("refused a connection from %s (%" PRIu64 " so far): %s", addr, k, text);
   }
   zap_reply(rep, &parts[1], status, text, user);
   for (int i = 0; i < n; i++) zmq_msg_close(&parts[i]);
@@ -251,18 +269,24 @@ static int learner_start_zap(wire_learner_t *l) {
   void *rep = zmq_socket(l->ctx, ZMQ_REP);
   void *ctl_in = zmq_socket(l->ctx, ZMQ_PAIR);
   l->zap_ctl = zmq_socket(l->ctx, ZMQ_PAIR);
-  if (!rep || !ctl_in || !l->zap_ctl) return zerr("socket", "ZAP");
+  int rc;
+  /* Every socket of l->ctx must be closed before destroy's zmq_ctx_term, or
+   * it blocks forever: the two local ones are closed on each failure here
+   * (l->zap_ctl is closed by destroy). */
+  if (!rep || !ctl_in || !l->zap_ctl) { rc = zerr("socket", "ZAP"); goto fail; }
   int zero = 0;
   zmq_setsockopt(rep, ZMQ_LINGER, &zero, sizeof(zero));
   zmq_setsockopt(ctl_in, ZMQ_LINGER, &zero, sizeof(zero));
   zmq_setsockopt(l->zap_ctl, ZMQ_LINGER, &zero, sizeof(zero));
   char ctl_ep[64];
   snprintf(ctl_ep, sizeof(ctl_ep), "inproc://hint-zap-ctl-%p", (void *)l);
-  if (zmq_bind(rep, "inproc://zeromq.zap.01") != 0) return zerr("bind", "inproc://zeromq.zap.01");
-  if (zmq_bind(ctl_in, ctl_ep) != 0 || zmq_connect(l->zap_ctl, ctl_ep) != 0)
-    return zerr("bind", ctl_ep);
+  if (zmq_bind(rep, "inproc://zeromq.zap.01") != 0) { rc = zerr("bind", "inproc://zeromq.zap.01"); goto fail; }
+  if (zmq_bind(ctl_in, ctl_ep) != 0 || zmq_connect(l->zap_ctl, ctl_ep) != 0) {
+    rc = zerr("bind", ctl_ep);
+    goto fail;
+  }
   zap_args_t *a = hint_malloc(sizeof(*a));
-  if (!a) { zmq_close(rep); zmq_close(ctl_in); return HINT_ENOMEM; }
+  if (!a) { rc = HINT_ENOMEM; goto fail; }
   a->l = l;
   a->rep = rep;
   a->ctl = ctl_in;
@@ -274,6 +298,10 @@ static int learner_start_zap(wire_learner_t *l) {
   }
   l->zap_running = 1;
   return 0;
+fail:
+  if (rep) zmq_close(rep);
+  if (ctl_in) zmq_close(ctl_in);
+  return rc;
 }
 
 static int learner_server_opts(wire_learner_t *l, void *s, const wire_keypair_t *keys) {
@@ -340,8 +368,9 @@ int wire_learner_create(wire_learner_t **out, const wire_opts_t *opts, const msg
     goto fail;
   zmq_msg_init(&l->cur);
   l->cur_valid = 1;
-  LOG_INFO("learner listening: segments %s, parameters %s, CURVE %s", l->router_ep, l->pub_ep,
-           opts->curve ? "on" : "off");
+  /* The server's public key is public: logged so an operator can pin it. */
+  LOG_INFO("learner listening: segments %s, parameters %s, CURVE %s%s", l->router_ep, l->pub_ep,
+           opts->curve ? "on, server key " : "off", opts->curve ? keys->pub : "");
   *out = l;
   return 0;
 fail:
@@ -401,9 +430,10 @@ static void learner_drain_monitor(wire_learner_t *l) {
       /* ZAP refusals (HANDSHAKE_FAILED_AUTH) are counted by the ZAP thread;
        * here: peers that could not even complete the handshake. */
       if (id & (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)) {
-        l->c.handshake_failed++;
-        LOG_WARN("a peer failed the %s handshake on %s (event 0x%x)", l->opts.curve ? "CURVE" : "ZMTP",
-                 l->router_ep, id);
+        uint64_t k = ++l->c.handshake_failed;
+        if (k <= LOG_FIRST_DROPS || k % 1000 == 0)
+          LOG_WARN("a peer failed the %s handshake on %s (%" PRIu64 " so far; event 0x%x)",
+                   l->opts.curve ? "CURVE" : "ZMTP", l->router_ep, k, id);
       }
     }
     zmq_msg_close(&ev);
@@ -732,6 +762,9 @@ int wire_actor_create(wire_actor_t **out, const wire_opts_t *opts, const msg_sha
     rc = zerr("setsockopt", "ROUTING_ID/SUBSCRIBE");
     goto fail;
   }
+  if (strncmp(router_ep, "tcp://[", 7) == 0 &&
+      ((rc = setopt_int(a->dealer, ZMQ_IPV6, 1, "IPV6")) || (rc = setopt_int(a->sub, ZMQ_IPV6, 1, "IPV6"))))
+    goto fail;
   if (zmq_connect(a->dealer, router_ep) != 0) { rc = zerr("connect", router_ep); goto fail; }
   if (zmq_connect(a->sub, pub_ep) != 0) { rc = zerr("connect", pub_ep); goto fail; }
   zmq_msg_init(&a->cur);

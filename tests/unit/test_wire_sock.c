@@ -509,6 +509,48 @@ static void test_bind_interface_port_and_any(void **st) {
   wire_learner_destroy(&l);
 }
 
+/* transport.interface as an interface name, an IPv6 address (bracketed in
+ * the endpoint, ZMQ_IPV6 on both ends) and something that is neither. */
+static void test_bind_interface_name_and_ipv6(void **st) {
+  (void)st;
+  msg_shapes_t s = shapes();
+  wire_opts_t o = opts(HINT_BIND_INTERFACE, 0);
+  wire_learner_t *l = NULL;
+  snprintf(o.interface, sizeof(o.interface), "lo");
+  assert_int_equal(wire_learner_create(&l, &o, &s, NULL, HASH), 0);
+  assert_true(strncmp(wire_learner_router_endpoint(l), "tcp://127.0.0.1:", 16) == 0);
+  wire_learner_destroy(&l);
+  snprintf(o.interface, sizeof(o.interface), "no-such-if0");
+  assert_int_equal(wire_learner_create(&l, &o, &s, NULL, HASH), HINT_EZMQ);
+  assert_null(l);
+  /* ::1 is configured when /proc/net/if_inet6 lists it. */
+  char line[256];
+  int have_v6 = 0;
+  FILE *f = fopen("/proc/net/if_inet6", "r");
+  while (f && fgets(line, sizeof(line), f))
+    if (strncmp(line, "00000000000000000000000000000001", 32) == 0) have_v6 = 1;
+  if (f) fclose(f);
+  if (!have_v6) {
+    print_message("no IPv6 loopback here: the IPv6 part is not tested\n");
+    return;
+  }
+  snprintf(o.interface, sizeof(o.interface), "::1");
+  assert_int_equal(wire_learner_create(&l, &o, &s, NULL, HASH), 0);
+  assert_true(strncmp(wire_learner_router_endpoint(l), "tcp://[::1]:", 12) == 0);
+  wire_actor_t *a;
+  assert_int_equal(wire_actor_create(&a, &o, &s, 1, wire_learner_router_endpoint(l),
+                                     wire_learner_pub_endpoint(l), NULL, NULL), 0);
+  msg_any_t h = hello(1, HASH), in;
+  wire_in_t li;
+  assert_int_equal(wire_actor_send(a, &h, NULL), 0);
+  assert_int_equal(wire_learner_recv(l, &li, 3000), 0);
+  assert_int_equal(li.rank, 1);
+  assert_int_equal(wire_actor_recv(a, &in, 3000, NULL), 0);
+  assert_int_equal(in.type, MSG_HELLO);
+  wire_actor_destroy(&a);
+  wire_learner_destroy(&l);
+}
+
 int main(void) {
   hint_log_init("test", -1, HINT_LOG_ERROR);
   const struct CMUnitTest tests[] = {
@@ -520,6 +562,7 @@ int main(void) {
       cmocka_unit_test(test_unreachable_learner_times_out),
       cmocka_unit_test(test_curve_allows_exactly_the_gathered_keys),
       cmocka_unit_test(test_bind_interface_port_and_any),
+      cmocka_unit_test(test_bind_interface_name_and_ipv6),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
