@@ -19,10 +19,13 @@
  * Missing or unreadable results are listed, never fatal; malformed log lines
  * are skipped and counted. Exit codes: 0 ok, 1 usage, 2 invalid sweep file,
  * 5 an output file cannot be written.
+ *
+ * All three files are the runtime's flat JSON, read with the one reader for
+ * it, common/metrics/jsonline.h (a nested value makes a line malformed).
  */
 #include "common/core/alloc.h"
 #include "common/core/error.h"
-#include "common/sweep/json.h"
+#include "common/metrics/jsonline.h"
 #include "common/sweep/sweep.h"
 
 #include <dirent.h>
@@ -42,7 +45,7 @@ typedef struct {
   int started;        /* the run directory exists */
   int res_ok;         /* result.json parsed */
   int res_rc;         /* its error when it did not */
-  json_obj_t res;
+  metrics_line_t *res; /* result.json, allocated for finished runs */
   long long ckpt_id;  /* newest complete checkpoint (env steps), -1 if none */
   long evals;
   double best_sampled, best_greedy;
@@ -53,34 +56,110 @@ typedef struct {
 
 /* ---- reading one run ---------------------------------------------------- */
 
-static int on_eval(const json_obj_t *o, void *ud) {
-  rundata_t *d = ud;
-  double s = json_obj_num(o, "sampled_success"), g = json_obj_num(o, "greedy_success");
+/* The number under key; NAN when absent, null, a string or a bool. */
+static double fnum(const metrics_line_t *l, const char *key) {
+  const metrics_field_t *f = metrics_line_find(l, key);
+  return f != NULL && f->type == METRICS_JSON_NUM ? f->num : NAN;
+}
+
+static void on_eval(rundata_t *d, const metrics_line_t *o) {
+  double s = fnum(o, "sampled_success"), g = fnum(o, "greedy_success");
   d->evals++;
   if (isfinite(s) && (!isfinite(d->best_sampled) || s > d->best_sampled))
     d->best_sampled = s;
   if (isfinite(g) && (!isfinite(d->best_greedy) || g > d->best_greedy))
     d->best_greedy = g;
-  return 0;
 }
 
-static int on_metrics(const json_obj_t *o, void *ud) {
-  rundata_t *d = ud;
-  double steps = json_obj_num(o, "env_steps"), rss = json_obj_num(o, "rss_mb");
+static void on_metrics(rundata_t *d, const metrics_line_t *o) {
+  double steps = fnum(o, "env_steps"), rss = fnum(o, "rss_mb");
   d->mrecs++;
   if (isfinite(steps))
     d->last_env_steps = steps;
   if (isfinite(rss) && (!isfinite(d->peak_rss) || rss > d->peak_rss))
     d->peak_rss = rss;
-  return 0;
 }
 
-static void read_log(const char *dir, const char *file, int (*fn)(const json_obj_t *, void *),
-                     rundata_t *d) {
+typedef struct {
+  long records;              /* lines parsed */
+  long malformed;            /* non-blank lines that were not one flat object: skipped */
+  long first_malformed_line; /* 1-based line number of the first, 0 if none */
+} lines_stats_t;
+
+static int blank(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+      return 0;
+  return 1;
+}
+
+/* Calls fn for every well-formed line of the JSON-lines file path, in order;
+ * blank lines are ignored, malformed ones (a crashed writer's cut-off last
+ * line, garbage, nesting, more fields than a line holds) skipped and counted
+ * in *st. Returns 0, HINT_ENOENT when path does not exist, or HINT_EIO. */
+static int read_lines(const char *path, void (*fn)(rundata_t *, const metrics_line_t *),
+                      rundata_t *d, lines_stats_t *st) {
+  static metrics_line_t line; /* ~22 KB: one parse at a time */
+  memset(st, 0, sizeof *st);
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return errno == ENOENT ? HINT_ENOENT : HINT_EIO;
+  char *buf = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  long lineno = 0;
+  while ((n = getline(&buf, &cap, f)) >= 0) {
+    lineno++;
+    if (blank(buf, (size_t)n))
+      continue;
+    if (metrics_line_parse(&line, buf, (size_t)n) != HINT_OK) {
+      if (st->malformed++ == 0)
+        st->first_malformed_line = lineno;
+      continue;
+    }
+    st->records++;
+    fn(d, &line);
+  }
+  const int rc = ferror(f) ? HINT_EIO : HINT_OK;
+  free(buf);
+  fclose(f);
+  return rc;
+}
+
+/* Reads a file holding exactly one flat object (result.json) into *out,
+ * allocated here. Returns 0, HINT_ENOENT, HINT_EIO, HINT_ENOMEM, HINT_EPARSE
+ * (not one flat object, or empty) or HINT_ETOOBIG. */
+static int read_result(const char *path, metrics_line_t **out) {
+  static char buf[1 << 20]; /* a result.json is a few hundred bytes */
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (f == NULL)
+    return errno == ENOENT ? HINT_ENOENT : HINT_EIO;
+  const size_t len = fread(buf, 1, sizeof buf, f);
+  int rc = ferror(f) ? HINT_EIO : HINT_OK;
+  if (rc == HINT_OK && len == sizeof buf && fgetc(f) != EOF)
+    rc = HINT_ETOOBIG;
+  fclose(f);
+  if (rc != HINT_OK)
+    return rc;
+  metrics_line_t *l = hint_malloc(sizeof *l);
+  if (l == NULL)
+    return HINT_ENOMEM;
+  rc = metrics_line_parse(l, buf, len);
+  if (rc != HINT_OK) {
+    hint_free(l);
+    return rc;
+  }
+  *out = l;
+  return HINT_OK;
+}
+
+static void read_log(const char *dir, const char *file,
+                     void (*fn)(rundata_t *, const metrics_line_t *), rundata_t *d) {
   char p[PATH_MAX];
-  json_lines_stats_t st;
+  lines_stats_t st;
   snprintf(p, sizeof p, "%s/%s", dir, file);
-  int rc = json_lines_read(p, fn, d, &st);
+  int rc = read_lines(p, fn, d, &st);
   if (rc != HINT_OK && rc != HINT_ENOENT)
     fprintf(stderr, "hint-sweep-agg: %s: %s (read %ld records)\n", p, hint_strerror(rc),
             st.records);
@@ -120,7 +199,7 @@ static void read_run(const sweep_run_t *r, rundata_t *d, int logs) {
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/result.json", r->dir);
     d->state = ST_DONE;
-    d->res_rc = json_file_read(p, &d->res);
+    d->res_rc = read_result(p, &d->res);
     d->res_ok = d->res_rc == HINT_OK;
     if (!d->res_ok)
       fprintf(stderr, "hint-sweep-agg: %s: unreadable (%s); the run is counted as missing\n", p,
@@ -297,7 +376,7 @@ static int plot(const sweep_t *s, const rundata_t *d, const char *stem, const ch
     if (d[r].res_ok)
       for (int j = 0; j < n_m; j++)
         acc_add(&acc[((size_t)scat[r] * (size_t)n_m + (size_t)j) * (size_t)nx + (size_t)xcat[r]],
-                m[j].scale * json_obj_num(&d[r].res, m[j].field));
+                m[j].scale * fnum(d[r].res, m[j].field));
   char f[64];
   snprintf(f, sizeof f, "%s.dat", stem);
   if ((dat = open_out(s->dir, f, datp, sizeof datp)) == NULL)
@@ -385,13 +464,43 @@ out:
 
 /* ---- aggregate ---------------------------------------------------------- */
 
+/* A result.json value as CSV text: a string decoded, true/false, nothing for
+ * null, and a number in full precision -- an integer (|v| < 1e15) in plain
+ * digits, anything else in the shortest %g form that reads back to the same
+ * double (which is what the runtime's %lld and %.9g wrote). */
+static void csv_value(FILE *f, const metrics_line_t *l, const metrics_field_t *v) {
+  char num[64];
+  switch (v->type) {
+  case METRICS_JSON_STR:
+    csv_cell(f, l->text + v->str);
+    break;
+  case METRICS_JSON_BOOL:
+    fputs(v->num != 0 ? "true" : "false", f);
+    break;
+  case METRICS_JSON_NUM:
+    if (v->num == trunc(v->num) && fabs(v->num) < 1e15) {
+      snprintf(num, sizeof num, "%.0f", v->num);
+    } else {
+      for (int p = 1; p <= 17; p++) {
+        snprintf(num, sizeof num, "%.*g", p, v->num);
+        if (strtod(num, NULL) == v->num)
+          break;
+      }
+    }
+    fputs(num, f);
+    break;
+  default: /* null */
+    break;
+  }
+}
+
 static int write_csv(const sweep_t *s, const rundata_t *d) {
   /* columns: union of the result.json fields in first-seen order */
   const char **cols = NULL;
   int ncols = 0, cap = 0;
   for (int r = 0; r < s->n_runs; r++)
-    for (int i = 0; d[r].res_ok && i < d[r].res.n; i++) {
-      const char *k = d[r].res.f[i].key;
+    for (int i = 0; d[r].res_ok && i < d[r].res->n; i++) {
+      const char *k = metrics_line_key(d[r].res, i);
       int seen = 0;
       for (int c = 0; c < ncols && !seen; c++)
         seen = strcmp(cols[c], k) == 0;
@@ -440,9 +549,9 @@ static int write_csv(const sweep_t *s, const rundata_t *d) {
     }
     for (int c = 0; c < ncols; c++) {
       fputc(',', f);
-      const json_field_t *v = json_obj_get(&d[r].res, cols[c]);
+      const metrics_field_t *v = metrics_line_find(d[r].res, cols[c]);
       if (v != NULL)
-        csv_cell(f, v->text);
+        csv_value(f, d[r].res, v);
     }
     fprintf(f, ",%ld,", d[r].evals);
     csv_num(f, d[r].best_sampled);
@@ -489,10 +598,10 @@ static int write_md(const sweep_t *s, const rundata_t *d, int seed_k, int n_done
     runs_in[cat[r]]++;
     if (!d[r].res_ok)
       continue;
-    acc_add(&acc[cat[r]][0], json_obj_num(&d[r].res, "sampled_success"));
-    acc_add(&acc[cat[r]][1], json_obj_num(&d[r].res, "greedy_success"));
-    acc_add(&acc[cat[r]][2], json_obj_num(&d[r].res, "sampled_length"));
-    acc_add(&acc[cat[r]][3], json_obj_num(&d[r].res, "env_steps_per_s"));
+    acc_add(&acc[cat[r]][0], fnum(d[r].res, "sampled_success"));
+    acc_add(&acc[cat[r]][1], fnum(d[r].res, "greedy_success"));
+    acc_add(&acc[cat[r]][2], fnum(d[r].res, "sampled_length"));
+    acc_add(&acc[cat[r]][3], fnum(d[r].res, "env_steps_per_s"));
     acc_add(&acc[cat[r]][4], 1.0);
   }
   if ((f = open_out(s->dir, "results.md", path, sizeof path)) == NULL)
@@ -629,7 +738,7 @@ static void status(const sweep_t *s, const rundata_t *d) {
     count[x->state]++;
     char steps[64] = "", samp[16] = "", greedy[16] = "";
     const char *st = x->state == ST_DONE ? "done" : x->state == ST_PARTIAL ? "partial" : "not started";
-    double at = x->state == ST_DONE && x->res_ok ? json_obj_num(&x->res, "env_steps")
+    double at = x->state == ST_DONE && x->res_ok ? fnum(x->res, "env_steps")
                 : x->state == ST_PARTIAL        ? (double)x->ckpt_id
                                                 : NAN;
     if (x->state == ST_DONE && isfinite(at))
@@ -640,7 +749,7 @@ static void status(const sweep_t *s, const rundata_t *d) {
     else if (run->total_env_steps > 0)
       snprintf(steps, sizeof steps, "0/%lld", (long long)run->total_env_steps);
     if (x->res_ok) {
-      double a = json_obj_num(&x->res, "sampled_success"), b = json_obj_num(&x->res, "greedy_success");
+      double a = fnum(x->res, "sampled_success"), b = fnum(x->res, "greedy_success");
       if (isfinite(a))
         snprintf(samp, sizeof samp, "%.1f%%", 100.0 * a);
       if (isfinite(b))
@@ -692,8 +801,8 @@ int main(int argc, char **argv) {
     memset(&d, 0, sizeof d);
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/metrics.jsonl", progress);
-    json_lines_stats_t st;
-    json_lines_read(p, on_metrics, &d, &st);
+    lines_stats_t st;
+    read_lines(p, on_metrics, &d, &st);
     printf("%.0f\n", d.last_env_steps);
     return 0;
   }
@@ -734,7 +843,7 @@ int main(int argc, char **argv) {
     }
   }
   for (int r = 0; r < s->n_runs; r++)
-    json_obj_fini(&d[r].res);
+    hint_free(d[r].res);
   hint_free(d);
   sweep_destroy(&s);
   return rc;
