@@ -101,7 +101,7 @@ case_e2e() {
   local line
   line=$("$sweep" submit "$s" --out "$out" --dry-run --sbatch-arg --time=00:10:00 2>/dev/null) || fail "submit --dry-run exited $?"
   case "$line" in
-    "sbatch --array=0-3 --time=00:10:00 $src/deploy/slurm/hint-array.sbatch $d/plan-submit-"*.txt*) ok "submit --dry-run: $line" ;;
+    "sbatch --array=0-3 --ntasks=2 --time=00:10:00 $src/deploy/slurm/hint-array.sbatch $d/plan-submit-"*.txt*) ok "submit --dry-run: $line" ;;
     *) fail "submit --dry-run printed: $line" ;;
   esac
   local pf
