@@ -22,7 +22,8 @@
  * gradient allreduces line up without any other coordination.
  *
  * Exit codes: 0 clean stop; 2 configuration error; 3 the learner went silent
- * or refused us; 4 another runtime error (the log says which).
+ * or refused us; 4 another runtime error (the log says which); 5 this
+ * actor's checkpoint could not be written (disk full, run directory).
  */
 #include <cblas.h>
 #include <mpi.h>
@@ -679,7 +680,8 @@ int main(int argc, char **argv) {
   }
   if (rc != HINT_OK) {
     LOG_ERROR("stopping: %s", hint_strerror(rc));
-    exit_code = rc == HINT_ETIMEDOUT || rc == HINT_ECONN ? 3 : 4;
+    /* 5 as the learner's: a checkpoint that cannot be written (disk full). */
+    exit_code = rc == HINT_ETIMEDOUT || rc == HINT_ECONN ? 3 : rc == HINT_ENOSPC || rc == HINT_EIO ? 5 : 4;
   }
 out:
   teardown(&a);

@@ -422,7 +422,11 @@ static int write_learner_ckpt(learner_t *L, uint64_t id) {
   hint_ckpt_section_t sec[8];
   int n = 0;
   sec[n++] = (hint_ckpt_section_t){"config", cfg_text, cfg_len < sizeof cfg_text ? cfg_len : 0};
-  sec[n++] = (hint_ckpt_section_t){"counters", &L->ctr, sizeof L->ctr};
+  /* ctr.train_wall_s is summed only when serving ends; store the time so far
+   * (written only while serving, so t0 is set). */
+  learner_counters_t ctr = L->ctr;
+  ctr.train_wall_s += hint_now_s() - L->t0;
+  sec[n++] = (hint_ckpt_section_t){"counters", &ctr, sizeof ctr};
   void *blob = NULL;
   if (L->teacher) {
     nn_params_t *p = teacher_params(L->teacher);
@@ -703,6 +707,7 @@ static void tick(learner_t *L, double now) {
     metrics_rec_int(&r, "dropped_lag", (int64_t)b->dropped_lag);
     metrics_rec_int(&r, "rejected_frames", (int64_t)wc.dropped);
     metrics_rec_int(&r, "auth_refused", (int64_t)wc.auth_refused);
+    metrics_rec_int(&r, "handshake_failed", (int64_t)wc.handshake_failed);
     metrics_rec_num(&r, "actor_frac_env", f_env / ns);
     metrics_rec_num(&r, "actor_frac_inference", f_inf / ns);
     metrics_rec_num(&r, "actor_frac_update", f_upd / ns);
@@ -882,6 +887,18 @@ static int dispatch(learner_t *L, wire_in_t *in) {
   }
 }
 
+/* Whether actor r runs on this host and its process no longer exists (killed,
+ * crashed). The learner then names it at once; waiting for silence would name
+ * whichever actor went quiet first, often a live one blocked in a collective
+ * with the dead one. */
+static int actor_gone(const learner_t *L, int r) {
+  static char host[64];
+  if (host[0] == '\0' && gethostname(host, sizeof host - 1) != 0)
+    return 0;
+  const actor_info_t *a = &L->actors[r];
+  return a->pid != 0 && strcmp(a->host, host) == 0 && kill((pid_t)a->pid, 0) != 0 && errno == ESRCH;
+}
+
 static int all_byes(const learner_t *L) {
   for (int r = 1; r <= L->n_actors; r++)
     if (!L->actors[r].said_bye)
@@ -925,7 +942,17 @@ static int serve(learner_t *L) {
       tick(L, t);
     if (L->exit_code != 0)
       return HINT_EIO;
-    /* Silent actors. */
+    /* Lost actors: gone (checked once one is quiet for a second), or silent. */
+    for (int r = 1; r <= L->n_actors; r++) {
+      actor_info_t *a = &L->actors[r];
+      if (a->said_bye || t - a->last_heard < 1.0 || !actor_gone(L, r))
+        continue;
+      LOG_ERROR("actor %d (%s pid %u) is gone: its process no longer exists (killed or crashed); "
+                "ending the job%s%s",
+                r, a->host, a->pid, L->last_ckpt_dir[0] ? "; newest checkpoint: " : "", L->last_ckpt_dir);
+      L->exit_code = 3;
+      return HINT_ECONN;
+    }
     for (int r = 1; r <= L->n_actors; r++) {
       actor_info_t *a = &L->actors[r];
       if (!a->said_bye && t - a->last_heard > L->cfg.transport.actor_timeout_s) {
@@ -1049,8 +1076,10 @@ static int setup(learner_t *L, char *resume_dir, size_t cap) {
     }
     if (resume_dir[0] && (rc = load_learner_ckpt(L, resume_dir)) != HINT_OK)
       return rc;
-    if (resume_dir[0])
+    if (resume_dir[0]) {
       LOG_INFO("resuming from %s (%.2fM env steps)", resume_dir, L->ctr.env_steps / 1e6);
+      runtime_set_aside_newer(&L->cfg, id); /* else they would stay "newest" */
+    }
   }
   if (L->ctr.env_steps >= (uint64_t)L->cfg.run.total_env_steps && resume_dir[0]) {
     LOG_INFO("this run already reached its budget (%.2fM env steps); raise run.total_env_steps "

@@ -185,8 +185,10 @@ int teacher_create(teacher_t **out, const hint_config_t *cfg, int max_rows,
     return HINT_ECONFIG;
   }
   teacher_t *t = hint_calloc(1, sizeof *t);
-  if (!t)
+  if (!t) {
+    set_err(err, err_cap, hint_strerror(HINT_ENOMEM)); /* callers log err */
     return HINT_ENOMEM;
+  }
   int rc = env_feat_init(&t->feat, cfg, err, err_cap);
   if (rc) {
     hint_free(t);

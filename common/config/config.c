@@ -16,8 +16,10 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 #include <yaml.h>
 
 /* ---- error reporting ---------------------------------------------------- */
@@ -82,6 +84,27 @@ static int enum_index(const cfg_entry_t *e, const char *s) {
   return -1;
 }
 
+/* Length of the UTF-8 sequence at s (1-4) with its code point in *cp, or 0
+ * if it is not valid UTF-8 (bad lead or continuation byte, overlong form,
+ * surrogate, above U+10FFFF). */
+static int utf8_seq(const unsigned char *s, uint32_t *cp) {
+  static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+  int n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+        : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+  if (n == 0)
+    return 0;
+  uint32_t c = n == 1 ? s[0] : s[0] & (0x7fu >> n);
+  for (int i = 1; i < n; i++) {
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+    c = (c << 6) | (s[i] & 0x3fu);
+  }
+  if (c < min_cp[n] || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+    return 0;
+  *cp = c;
+  return n;
+}
+
 /* Sets one scalar value (text s) of entry e into cfg. */
 static int set_scalar(load_ctx_t *ctx, hint_config_t *cfg, const cfg_entry_t *e,
                       const char *s, int line) {
@@ -128,6 +151,12 @@ static int set_scalar(load_ctx_t *ctx, hint_config_t *cfg, const cfg_entry_t *e,
   }
   case CFG_STRING: {
     size_t len = strlen(s);
+    /* YAML text is Unicode: a string that is not UTF-8 (possible through
+     * --set) could not be printed as a config that loads back. */
+    uint32_t cp;
+    for (size_t i = 0, n; i < len; i += n)
+      if ((n = (size_t)utf8_seq((const unsigned char *)s + i, &cp)) == 0)
+        return fail(ctx, HINT_ETYPE, line, e->key, "not valid UTF-8 (byte %zu)", i + 1);
     if (len >= e->size)
       return fail(ctx, HINT_ERANGE, line, e->key, "string of %zu bytes is longer than the limit of %zu",
                   len, e->size - 1);
@@ -232,7 +261,11 @@ static int edit_distance(const char *a, const char *b) {
 static int unknown_key(load_ctx_t *ctx, int line, const char *path) {
   const char *best = NULL;
   int best_d = 4;
+  size_t lp = strlen(path);
   for (int i = 0; i < cfg_schema_len; i++) {
+    size_t lk = strlen(cfg_schema[i].key);
+    if ((lp > lk ? lp - lk : lk - lp) >= (size_t)best_d)
+      continue; /* the distance is at least the length difference */
     int d = edit_distance(path, cfg_schema[i].key);
     if (d < best_d) {
       best_d = d;
@@ -349,12 +382,17 @@ static int set_from_text(load_ctx_t *ctx, hint_config_t *cfg, const cfg_entry_t 
     if (rc != HINT_OK && ctx->err)
       ctx->err->line = 0;
   }
-  if (!empty)
-    yaml_document_delete(&doc);
+  yaml_document_delete(&doc); /* an empty document still owns its node stack */
   return rc;
 }
 
-void hint_config_defaults(hint_config_t *cfg) {
+/* The defaults are parsed from the schema's text once per process (a YAML
+ * parse per key); every load starts from a copy. */
+static hint_config_t defaults_cache;
+static once_flag defaults_once = ONCE_FLAG_INIT;
+
+static void defaults_parse(void) {
+  hint_config_t *cfg = &defaults_cache;
   memset(cfg, 0, sizeof *cfg);
   load_ctx_t ctx = {"<defaults>", NULL, 0};
   for (int i = 0; i < cfg_schema_len; i++) {
@@ -363,6 +401,11 @@ void hint_config_defaults(hint_config_t *cfg) {
     /* A default that fails its own row is a bug in schema.c. */
     assert(rc == HINT_OK);
   }
+}
+
+void hint_config_defaults(hint_config_t *cfg) {
+  call_once(&defaults_once, defaults_parse);
+  memcpy(cfg, &defaults_cache, sizeof *cfg);
 }
 
 /* Cross-key rules the per-key bounds cannot express. Environment feasibility
@@ -425,10 +468,10 @@ int hint_config_load_text(hint_config_t *cfg, const char *text, size_t len, cons
         rc = fail(&ctx, HINT_ETYPE, line_of(root), NULL, "the top level must be a mapping of sections");
       else
         rc = walk(&ctx, &tmp, &doc, root, "", 0);
-      yaml_document_delete(&doc);
-      if (rc != HINT_OK)
-        return rc;
     }
+    yaml_document_delete(&doc); /* an empty document still owns its node stack */
+    if (rc != HINT_OK)
+      return rc;
   }
   load_ctx_t octx = {"--set", err, 1};
   int rc = apply_overrides(&octx, &tmp, overrides, n_overrides);
@@ -516,13 +559,25 @@ static void fmt_value(const hint_config_t *cfg, const cfg_entry_t *e, out_t *o) 
   case CFG_BOOL: outf(o, "%s", *(const int *)field ? "true" : "false"); break;
   case CFG_STRING:
     outf(o, "\"");
-    for (const char *s = field; *s; s++) {
+    for (const unsigned char *s = (const unsigned char *)field; *s; s++) {
+      uint32_t cp = *s;
+      int n = 1;
       if (*s == '"' || *s == '\\')
         outf(o, "\\%c", *s);
-      else if ((unsigned char)*s < 0x20)
-        outf(o, "\\x%02x", (unsigned char)*s);
-      else
+      else if (*s < 0x20 || *s == 0x7f)
+        outf(o, "\\x%02x", *s);
+      else if (*s < 0x80)
         outf(o, "%c", *s);
+      else if ((n = utf8_seq(s, &cp)) == 0)
+        outf(o, "\\x%02x", *s), n = 1; /* not from a loaded config (set_scalar checks) */
+      else if (cp <= 0x9f || cp == 0x2028 || cp == 0x2029 || cp == 0xfeff || (cp >= 0xfffe && cp <= 0xffff))
+        /* Code points YAML reads as line breaks inside quotes (NEL, LS, PS:
+         * folded to a space) or refuses raw (C1 controls, BOM, U+FFFE/F):
+         * escaped, so the printed config loads back to the same bytes. */
+        outf(o, "\\u%04x", (unsigned)cp);
+      else
+        outf(o, "%.*s", n, (const char *)s);
+      s += n - 1;
     }
     outf(o, "\"");
     break;

@@ -236,7 +236,7 @@ int env_vec_create(env_vec_t **out, const hint_config_t *cfg, int n_envs, int ra
     return rc;
   env_vec_t *v = hint_calloc(1, sizeof(*v));
   if (!v)
-    return HINT_ENOMEM;
+    BAD(HINT_ENOMEM, "env vector: out of memory");
   v->cfg = *cfg;
   v->n_envs = n_envs;
   v->rank = rank;
@@ -271,6 +271,8 @@ int env_vec_create(env_vec_t **out, const hint_config_t *cfg, int n_envs, int ra
   return 0;
 fail:
   env_vec_destroy(&v);
+  if (rc == HINT_ENOMEM) /* callers log err: never leave it unset */
+    BAD(HINT_ENOMEM, "env vector: out of memory (%d copies)", n_envs);
   return rc;
 }
 

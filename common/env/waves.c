@@ -263,8 +263,10 @@ int waves_create(waves_t **out, const hint_config_t *cfg, char *err, size_t cap)
   if (rc)
     return rc;
   waves_t *w = hint_calloc(1, sizeof(*w));
-  if (!w)
+  if (!w) {
+    snprintf(err, cap, "wave field: out of memory");
     return HINT_ENOMEM;
+  }
   w->size = cfg->env.size;
   if (cfg->env.waves.source == HINT_WAVES_SYNTHETIC) {
     w->frames = cfg->env.waves.frames;
@@ -275,6 +277,9 @@ int waves_create(waves_t **out, const hint_config_t *cfg, char *err, size_t cap)
   }
   if (rc) {
     waves_destroy(&w);
+    if (rc == HINT_ENOMEM) /* callers log err: never leave it unset */
+      snprintf(err, cap, "wave field: out of memory (%d frames of %dx%d)", cfg->env.waves.frames,
+               cfg->env.size, cfg->env.size);
     return rc;
   }
   *out = w;

@@ -165,6 +165,22 @@ int runtime_find_resume(const hint_config_t *cfg, int n_actors, char *out_dir, s
   return HINT_OK;
 }
 
+void runtime_set_aside_newer(const hint_config_t *cfg, uint64_t id) {
+  char ckpt_dir[4096];
+  snprintf(ckpt_dir, sizeof ckpt_dir, "%s/%s/ckpt", cfg->run.dir, cfg->run.name);
+  uint64_t ids[1024];
+  int n = list_ids(ckpt_dir, "ckpt-", ids, 1024);
+  for (int i = 0; i < n && ids[i] > id; i++) {
+    char dir[4096], aside[4200];
+    runtime_ckpt_final_dir(cfg, ids[i], dir, sizeof dir);
+    snprintf(aside, sizeof aside, "%s.invalid", dir);
+    if (rename(dir, aside) == 0)
+      LOG_WARN("set the invalid checkpoint %s aside as %s", dir, aside);
+    else
+      LOG_WARN("cannot set the invalid checkpoint %s aside: %s", dir, strerror(errno));
+  }
+}
+
 static void remove_tree(const char *dir) {
   DIR *d = opendir(dir);
   if (d == NULL)

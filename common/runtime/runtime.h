@@ -63,6 +63,10 @@ int runtime_mkdirs(const char *dir, char *err, size_t cap);
  * the reason and skipped. Returns 0 (found or not) or HINT_EIO. */
 int runtime_find_resume(const hint_config_t *cfg, int n_actors, char *out_dir, size_t cap,
                         uint64_t *out_id);
+/* Renames every complete checkpoint newer than id (ones find_resume skipped
+ * as invalid) to ckpt-<id>.invalid, logging each: set aside, never deleted,
+ * and no longer "newest" for pruning or the next resume. */
+void runtime_set_aside_newer(const hint_config_t *cfg, uint64_t id);
 /* Removes complete checkpoints beyond the newest `keep`, and partial ones
  * older than the newest complete one. */
 void runtime_prune(const hint_config_t *cfg, int keep);

@@ -8,58 +8,14 @@
 #   resume      sync: a run stopped at half budget and resumed ends with the
 #               same parameters as an uninterrupted run
 #   sigterm     SIGTERM to the launcher: checkpoint, exit 0; the run resumes
-#   sigkill     SIGKILL of an actor: the job ends with an error naming it, the
-#               newest complete checkpoint resumes
+#               with its counters intact
+#   sigint      the same with SIGINT (Ctrl-C)
+#   sigkill     SIGKILL of an actor: the job ends with exit 3 and errors naming
+#               it, the newest complete checkpoint resumes with its counters
 #   learn CONFIG STEPS MIN   mappo (sync, seed 1) reaches MIN sampled success
+# More faults: faults.sh; shared helpers: lib.sh.
 # Needs HINT_SOURCE_ROOT and BUILD_DIR (set by meson).
-set -u
-root=${HINT_SOURCE_ROOT:?}
-export BUILD_DIR=${BUILD_DIR:?}
-launch="$root/deploy/hint-launch"
-sections="$root/tests/mpi/ckpt_sections.py"
-work=$(mktemp -d /tmp/hint_runtime_XXXXXX)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fails=0
-passes=0
-check() { # check DESCRIPTION COMMAND...
-  local what=$1
-  shift
-  if "$@"; then passes=$((passes + 1)); else fails=$((fails + 1)); echo "FAIL: $what"; fi
-}
-
-# A small, fast job: FireCommander 5x5, 2 actors x 16 envs, 16-step segments.
-small=(--set run.dir="$work/runs" --set actor.envs=16 --set actor.segment_len=16
-       --set eval.episodes=20 --set env.eval_episodes=20 --set eval.interval_env_steps=0
-       --set interaction.teacher_warmup_env_steps=0 --set transport.actor_timeout_s=20
-       --set metrics.interval_s=0.5 --set teacher.replay_segments=8)
-cfg="$root/configs/fire_commander_5x5.yaml"
-
-run() { # run NAME LOG ARGS... ; returns the launcher's exit code
-  local name=$1 log=$2
-  shift 2
-  timeout 300 "$launch" "$cfg" "${small[@]}" --set run.name="$name" "$@" >"$log" 2>&1
-}
-
-final_ckpt() { ls -d "$work/runs/$1"/ckpt/ckpt-* 2>/dev/null | sort | tail -n 1; }
-
-complete_ckpt() { # the newest checkpoint of run $1 has the learner's and both actors' files
-  local d
-  d=$(final_ckpt "$1")
-  [ -n "$d" ] && [ -s "$d/learner.ckpt" ] && [ -s "$d/actor-1.ckpt" ] && [ -s "$d/actor-2.ckpt" ]
-}
-
-same_ckpt() { # same_ckpt DIR_A DIR_B: every section equal, except the learner's
-  # counters (wall time) and config (run.name differs between the runs)
-  local f
-  for f in actor-1 actor-2 learner; do
-    diff <(python3 "$sections" "$1/$f.ckpt" counters config) \
-      <(python3 "$sections" "$2/$f.ckpt" counters config) || return 1
-  done
-  for f in actor-1 actor-2; do # the actors' counters must match too
-    diff <(python3 "$sections" "$1/$f.ckpt") <(python3 "$sections" "$2/$f.ckpt") >/dev/null || return 1
-  done
-}
+. "$(dirname "$0")/lib.sh"
 
 case "$1" in
   algo)
@@ -103,53 +59,42 @@ case "$1" in
     check "resume: same final checkpoint id ($a vs $b)" [ "$(basename "$a")" = "$(basename "$b")" ]
     check "resume: same final parameters as the uninterrupted run" same_ckpt "$a" "$b"
     ;;
-  sigterm)
-    (run sig log.txt --set algo.name=mappo --set run.total_env_steps=100000000; echo $? >rc.txt) &
-    for _ in $(seq 1 600); do
-      [ "$(wc -l <"$work/runs/sig/metrics.jsonl" 2>/dev/null || echo 0)" -ge 3 ] && break
-      sleep 0.1
-    done
-    pid=$(pgrep -f "bash $launch" | head -n 1)
-    kill -TERM "$pid"
-    wait
-    rc=$(cat rc.txt)
-    check "sigterm: exit 0 (got $rc)" [ "$rc" -eq 0 ]
-    check "sigterm: says where the checkpoint is" grep -q "stopped by request.*checkpoint: $work/runs/sig/ckpt/ckpt-" log.txt
-    check "sigterm: complete checkpoint" complete_ckpt sig
-    steps=$(basename "$(final_ckpt sig)" | sed 's/ckpt-0*//')
-    run sig log2.txt --set algo.name=mappo --set run.total_env_steps=$((steps + 20000))
-    rc=$?
-    check "sigterm: resumed run exits 0 (got $rc)" [ "$rc" -eq 0 ]
-    check "sigterm: resumed from that checkpoint" grep -q "resuming from .*ckpt-0*$steps" log2.txt
+  sigterm | sigint)
+    sig=$(echo "$1" | sed 's/^sig//' | tr a-z A-Z)
+    start sig log.txt --set algo.name=mappo --set run.total_env_steps=100000000
+    wait_until 60 metrics_lines sig 3
+    t0=$(date +%s)
+    kill -"$sig" "$(launcher_pid)"
+    finish_job "$t0"
+    check "$1: exit 0 (got $job_rc)" [ "$job_rc" -eq 0 ]
+    check "$1: ended within 30 s (${job_s}s)" [ "$job_s" -le 30 ]
+    check "$1: says where the checkpoint is" grep -q "stopped by request.*checkpoint: $work/runs/sig/ckpt/ckpt-" log.txt
+    check "$1: complete checkpoint" complete_ckpt sig
+    resumes sig "$(final_ckpt sig)" log2.txt 20000
     ;;
   sigkill)
-    (run kill log.txt --set algo.name=mappo --set run.total_env_steps=100000000 --set ckpt.interval_s=1 \
-      --set transport.actor_timeout_s=10; echo $? >rc.txt) &
-    for _ in $(seq 1 600); do
-      complete_ckpt kill && break
-      sleep 0.1
-    done
+    start kill log.txt --set algo.name=mappo --set run.total_env_steps=100000000 --set ckpt.interval_s=1 \
+      --set transport.actor_timeout_s=10
+    wait_until 60 complete_ckpt kill
     sleep 1
-    victim=$(pgrep -f "$BUILD_DIR/actor/hint-actor" | tail -n 1)
-    start=$(date +%s)
+    victim=$(actor_pid 2)
+    t0=$(date +%s)
     kill -KILL "$victim"
-    wait
-    took=$(($(date +%s) - start))
-    rc=$(cat rc.txt)
-    check "sigkill: non-zero exit (got $rc)" [ "$rc" -ne 0 ]
-    check "sigkill: ended within the timeout (${took}s)" [ "$took" -le 40 ]
-    check "sigkill: the log names the killed process" grep -qE "PID $victim|pid $victim|actor [12]" log.txt
+    finish_job "$t0"
+    check "sigkill: exit 3, a lost rank (got $job_rc)" [ "$job_rc" -eq 3 ]
+    check "sigkill: ended within 40 s (${job_s}s)" [ "$job_s" -le 40 ]
+    check "sigkill: the learner names the killed actor" grep -q "actor 2 (.* pid $victim) is gone" log.txt
+    check "sigkill: mpirun names its rank" grep -q "process rank 2 .* exited on signal 9" log.txt
+    check "sigkill: the launcher says what survives" grep -q "hint-launch: a rank was killed by signal 9.*checkpoint" log.txt
     check "sigkill: a complete checkpoint remains" complete_ckpt kill
-    run kill log2.txt --set algo.name=mappo --set run.total_env_steps=1 --set transport.actor_timeout_s=10
-    rc=$?
-    check "sigkill: the checkpoint resumes (exit $rc)" grep -q "resuming from" log2.txt
+    resumes kill "$(final_ckpt kill)" log2.txt 20000
     ;;
   learn)
     # learn CONFIG STEPS MIN_SAMPLED: mappo in sync mode (seed 1) must reach a
     # sampled success rate on the fixed evaluation set well above random
     # (FireCommander 5x5 ~2%, MARINE 5x5 0%) within STEPS env steps.
     conf=$2 steps=$3 min=$4
-    timeout 300 "$launch" "$root/configs/$conf.yaml" --set run.dir="$work/runs" --set run.name=learn \
+    timeout "${HINT_RUN_TIMEOUT:-300}" "$launch" "$root/configs/$conf.yaml" --set run.dir="$work/runs" --set run.name=learn \
       --set algo.name=mappo --set run.sync=true --set run.seed=1 --set run.total_env_steps="$steps" \
       --set eval.interval_env_steps=250000 --set eval.episodes=100 --set env.eval_episodes=100 \
       --set metrics.interval_s=5 >log.txt 2>&1
@@ -169,8 +114,4 @@ PY
     exit 2
     ;;
 esac
-echo "$passes passed, $fails failed"
-if [ "$fails" -ne 0 ]; then
-  for f in "$work"/*.txt; do echo "== $f"; tail -n 25 "$f"; done
-fi
-[ "$fails" -eq 0 ]
+finish
