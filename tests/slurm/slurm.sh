@@ -268,6 +268,10 @@ check "requeue: the restart resumed from that checkpoint" grep -q "resuming from
 check "requeue: result.json with the raised budget ($budget)" \
   [ "$(json_num "$runs/rq/result.json" env_steps 2>/dev/null | cut -d. -f1)" -ge "$budget" ]
 after=$(tail -n +$((lines_at_stop + 1)) "$runs/rq/metrics.jsonl" 2>/dev/null | sed -n 's/.*"env_steps":\([0-9]*\).*/\1/p' | sort -n | head -n 1)
+# A fast machine finishes the resumed part within one metrics interval; the
+# final evaluation (the only one: eval.interval_env_steps=0) is written after
+# the restart too.
+[ -n "$after" ] || after=$(sed -n 's/.*"env_steps":\([0-9]*\).*/\1/p' "$runs/rq/eval.jsonl" 2>/dev/null | sort -n | head -n 1)
 check "requeue: counters continued after the restart (first env_steps ${after:-none} >= $stop_steps)" \
   [ -n "$after" -a "${after:-0}" -ge "$stop_steps" ]
 check "requeue: complete checkpoint at the end" complete_ckpt "$runs/rq"
