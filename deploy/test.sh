@@ -27,11 +27,12 @@ if [ $# -eq 0 ] && [ "${HINT_ASAN:-1}" != 0 ]; then
   echo "== sanitizer pass: AddressSanitizer + UBSan ($asan)"
   BUILD_DIR=$asan MESON_ARGS="-Db_sanitize=address,undefined -Dbuildtype=debugoptimized" \
     ./deploy/setup.sh
-  # Every test of the unit, wire and fuzz suites but the learning run, plus
-  # the MPI cases named above.
+  # Every test of the unit, wire and fuzz suites but the learning run and the
+  # fuzz drivers (already sanitizer builds in the normal pass), plus the MPI
+  # cases named above.
   mapfile -t tests < <(meson test -C "$asan" --list 2>/dev/null |
     sed -n 's/^hint:\([a-z+]*\) \/ \(.*\)$/\1 \2/p' |
-    awk '$2 == "teacher_learn" { next }
+    awk '$2 == "teacher_learn" || $2 ~ /_fuzz_(libfuzzer|replay|canary)$/ { next }
          $1 ~ /(^|\+)(unit|wire|fuzz)(\+|$)/ { print $2; next }
          $2 ~ /^(wire_mpi|wire_mpi_auth|runtime_hint|runtime_sigterm|runtime_sigkill)$/ { print $2 }')
   [ ${#tests[@]} -gt 0 ] || { echo "test.sh: no sanitizer tests found in $asan" >&2; exit 1; }
