@@ -197,7 +197,8 @@ PY
     curve=off
     [ "$1" = storm_curve ] && curve=on
     max=4000000
-    storm=(--set algo.name=mappo --set run.sync=true --set run.total_env_steps=100000
+    # The budget outlasts the 3 s storm even on an idle machine (100k did not: ~3 s).
+    storm=(--set algo.name=mappo --set run.sync=true --set run.total_env_steps=400000
            --set "transport.curve=$curve" --set "transport.max_message_bytes=$max")
     run quiet quiet.txt "${storm[@]}"
     rc=$?
