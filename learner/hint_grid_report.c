@@ -108,9 +108,8 @@ static void on_eval(void *ctx, const metrics_line_t *l) {
   if (isnan(s) || c->n == MAX_EVAL)
     return;
   /* A resumed run may repeat an evaluation: keep the later one. */
-  if (c->n > 0 && s <= c->steps[c->n - 1])
-    while (c->n > 0 && s <= c->steps[c->n - 1])
-      c->n--;
+  while (c->n > 0 && s <= c->steps[c->n - 1])
+    c->n--;
   c->steps[c->n] = s;
   c->sampled[c->n] = metrics_line_num(l, "sampled_success");
   c->greedy[c->n] = metrics_line_num(l, "greedy_success");
@@ -299,11 +298,10 @@ static void write_markdown(void) {
         int first = 1;
         for (int s = 0; s < n_seed; s++)
           if (!runs[c][m][s].done) {
-            fprintf(f, "%s%s", first ? "- " : ", ", "");
             if (first)
-              fprintf(f, "%s %s: seed %d", cfgs[c], meths[m], s + 1);
+              fprintf(f, "- %s %s: seed %d", cfgs[c], meths[m], s + 1);
             else
-              fprintf(f, "%d", s + 1);
+              fprintf(f, ", %d", s + 1);
             first = 0;
           }
         if (!first)
