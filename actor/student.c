@@ -230,6 +230,9 @@ nn_params_t *student_params(student_t *s) { return &s->p; }
 size_t student_param_count(const student_t *s) { return s->p.n; }
 int student_value_width(const student_t *s) { return s->V; }
 int student_comm_dim(const student_t *s) { return s->C; }
+nn_mlp_t *student_policy_mlp(student_t *s, int c) {
+  return c >= 0 && c < s->K ? &s->pol[c] : NULL;
+}
 
 /* The observations of class c's agents, pair-major: dst (n * count_c, O). */
 static void gather_obs(const student_t *s, const float *obs, int n, int c, float *dst) {

@@ -70,6 +70,11 @@ size_t student_param_count(const student_t *s);
 /* 1 for a central critic, n_agents for ippo's local critics. */
 int student_value_width(const student_t *s);
 int student_comm_dim(const student_t *s);
+/* The policy network of agent class c (its weights live in the arena). The
+ * learner's off-policy algorithms (qmix's agent Q-networks, maddpg's actors)
+ * train these directly, so the published arena is what actors act with.
+ * Input width O + C (C = 0 without communication), output NA. */
+nn_mlp_t *student_policy_mlp(student_t *s, int c);
 
 /* Acting on n pairs: actions [n][A] sampled (or argmax when greedy) with
  * their log-probs logp [n][A]; values [n][V] (may be NULL); comm [n][A][C]
