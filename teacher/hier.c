@@ -993,49 +993,37 @@ double teacher_hier_mb_loss(teacher_t *t, const teacher_seg_t *segs, const uint3
   return total;
 }
 
-int teacher_hier_update(teacher_t *t, const teacher_seg_t *segs, int n,
-                        teacher_stats_t *stats) {
-  long cnt = 0;
-  int rc = teacher_hier_form(t, segs, n, &cnt);
-  if (rc || cnt == 0)
+/* One minibatch of an update: the loss of samples idx[0..m), then the Adam
+ * step; this minibatch's figures are added to *acc and its gradient norm to
+ * *gn_sum. */
+int teacher_hier_mb_step(teacher_t *t, const teacher_seg_t *segs, const uint32_t *idx, int m,
+                         teacher_stats_t *acc, double *gn_sum) {
+  teacher_stats_t one;
+  memset(&one, 0, sizeof one);
+  (void)teacher_hier_mb_loss(t, segs, idx, m, &one);
+  double gn = 0.0;
+  int rc = nn_adam_step(&t->params, &t->adam, &gn);
+  if (rc != HINT_OK)
     return rc;
-  teacher_stats_t acc;
-  memset(&acc, 0, sizeof acc);
-  double gn_sum = 0.0;
-  for (long k = 0; k < cnt; k++)
-    t->perm[k] = (uint32_t)k;
-  int M = t->minibatches < cnt ? t->minibatches : (int)cnt;
-  int steps = 0;
-  for (int ep = 0; ep < t->epochs && rc == HINT_OK; ep++) {
-    for (long k = cnt - 1; k > 0; k--) {
-      uint32_t r = hint_rng_below(&t->rng, (uint32_t)(k + 1));
-      uint32_t tmp = t->perm[k];
-      t->perm[k] = t->perm[r];
-      t->perm[r] = tmp;
-    }
-    for (int b = 0; b < M && rc == HINT_OK; b++) {
-      long lo = cnt * b / M, hi = cnt * (b + 1) / M;
-      teacher_stats_t one;
-      memset(&one, 0, sizeof one);
-      (void)teacher_hier_mb_loss(t, segs, t->perm + lo, (int)(hi - lo), &one);
-      double gn = 0.0;
-      rc = nn_adam_step(&t->params, &t->adam, &gn);
-      if (rc == HINT_OK) {
-        steps++;
-        gn_sum += gn;
-        acc.policy_loss += one.policy_loss;
-        acc.entropy += one.entropy;
-        acc.clip_frac += one.clip_frac;
-        acc.approx_kl += one.approx_kl;
-        acc.value_loss += one.value_loss;
-        acc.worker_value_loss += one.worker_value_loss;
-        acc.manager_loss += one.manager_loss;
-        acc.manager_entropy += one.manager_entropy;
-        acc.manager_clip_frac += one.manager_clip_frac;
-      }
-    }
-  }
-  if (stats) {
+  *gn_sum += gn;
+  acc->policy_loss += one.policy_loss;
+  acc->entropy += one.entropy;
+  acc->clip_frac += one.clip_frac;
+  acc->approx_kl += one.approx_kl;
+  acc->value_loss += one.value_loss;
+  acc->worker_value_loss += one.worker_value_loss;
+  acc->manager_loss += one.manager_loss;
+  acc->manager_entropy += one.manager_entropy;
+  acc->manager_clip_frac += one.manager_clip_frac;
+  return HINT_OK;
+}
+
+/* The figures of a finished update over the cnt formed samples, from the
+ * minibatch sums in acc over `steps` Adam steps. */
+void teacher_hier_stats(const teacher_t *t, long cnt, const teacher_stats_t *sum, int steps,
+                        double gn_sum, teacher_stats_t *stats) {
+  const teacher_stats_t acc = *sum;
+  {
     double ns = steps > 0 ? steps : 1;
     stats->policy_loss = (float)(acc.policy_loss / ns);
     stats->entropy = (float)(acc.entropy / ns);
@@ -1094,5 +1082,4 @@ int teacher_hier_update(teacher_t *t, const teacher_seg_t *segs, int n,
     stats->goal_choice_entropy = GM > 1 && tot > 0 ? (float)(he / log((double)GM)) : 0.0f;
     stats->adam_steps = steps;
   }
-  return rc;
 }

@@ -292,7 +292,8 @@ int teacher_create(teacher_t **out, const hint_config_t *cfg, int max_rows,
   t->samples = hint_malloc((t->cap ? t->cap : 1) * sizeof(teacher_sample_t));
   t->perm = hint_malloc((t->cap ? t->cap : 1) * sizeof(uint32_t));
   t->seg_off = hint_malloc(((size_t)t->max_segs + 1) * sizeof(size_t));
-  if (!t->x_pi || !t->x_v || !t->states || !t->logits || !t->dlogits || !t->vals ||
+  t->upd_segs = hint_malloc(((size_t)t->max_segs + 1) * sizeof(teacher_seg_t));
+  if (!t->upd_segs || !t->x_pi || !t->x_v || !t->states || !t->logits || !t->dlogits || !t->vals ||
       !t->dvals || !t->ret_rows || !t->act_rows || !t->logp_rows || !t->adv_rows ||
       !t->v_all || !t->samples || !t->perm || !t->seg_off) {
     rc = HINT_ENOMEM;
@@ -331,6 +332,7 @@ void teacher_destroy(teacher_t **tp) {
   hint_free(t->samples);
   hint_free(t->perm);
   hint_free(t->seg_off);
+  hint_free(t->upd_segs);
   hint_free(t);
   *tp = NULL;
 }
@@ -547,27 +549,14 @@ static int minibatch_step(teacher_t *t, const teacher_seg_t *segs, const uint32_
   return rc;
 }
 
-int teacher_update(teacher_t *t, const teacher_seg_t *segs, int n,
-                   teacher_stats_t *stats) {
-  if (stats)
-    memset(stats, 0, sizeof *stats);
-  if (!t)
-    return HINT_EINVAL;
-  int prc = teacher_seg_prepare(t, segs, n);
-  if (prc)
-    return prc;
-  if (n == 0)
-    return HINT_OK;
-  if (t->hierarchical)
-    return teacher_hier_update(t, segs, n, stats);
+/* ---- updates: formed once, then stepped one minibatch at a time --------- */
 
+/* Forms the flat teacher's batch and its moments; returns the sample count. */
+static long flat_begin(teacher_t *t, const teacher_seg_t *segs, int n) {
   teacher_values_all(t, segs, n);
   long cnt = collect_samples(t, segs, n);
-  if (cnt < 0)
-    return (int)cnt;
-  if (cnt == 0)
-    return HINT_OK;
-
+  if (cnt <= 0)
+    return cnt;
   /* Statistics of the batch as formed (before any step). */
   double am = 0.0, as = 0.0, rm = 0.0, rs = 0.0, em = 0.0, es = 0.0;
   for (long k = 0; k < cnt; k++) {
@@ -585,19 +574,80 @@ int teacher_update(teacher_t *t, const teacher_seg_t *segs, int n,
     rs += (sm->ret - rm) * (sm->ret - rm);
     es += (sm->ret - sm->v - em) * (sm->ret - sm->v - em);
   }
-
   double rsq = 0.0;
   for (long k = 0; k < cnt; k++)
     rsq += (double)t->samples[k].ret * t->samples[k].ret;
   teacher_vnorm_update(t->vnorm, rm, rsq / cnt);
+  t->upd_am = am, t->upd_as = as, t->upd_rm = rm, t->upd_rs = rs, t->upd_em = em, t->upd_es = es;
+  return cnt;
+}
 
+static void flat_stats(const teacher_t *t, teacher_stats_t *stats) {
+  const double ns = t->upd_steps > 0 ? t->upd_steps : 1;
+  const long cnt = t->upd_cnt;
+  stats->policy_loss = (float)(t->upd_pl / ns);
+  stats->value_loss = (float)(t->upd_vl / ns);
+  stats->entropy = (float)(t->upd_ent / ns);
+  stats->clip_frac = (float)(t->upd_clip / ns);
+  stats->approx_kl = (float)(t->upd_kl / ns);
+  stats->grad_norm = (float)(t->upd_gn / ns);
+  stats->adv_mean = (float)t->upd_am;
+  stats->adv_std = (float)sqrt(t->upd_as / cnt);
+  stats->ret_mean = (float)t->upd_rm;
+  stats->explained_var = t->upd_rs > 0.0 ? (float)(1.0 - t->upd_es / t->upd_rs) : 0.0f;
+  stats->steps = cnt;
+  stats->agent_steps = cnt * (int64_t)t->A;
+  stats->adam_steps = t->upd_steps;
+}
+
+int teacher_update_begin(teacher_t *t, const teacher_seg_t *segs, int n) {
+  if (!t)
+    return HINT_EINVAL;
+  if (t->upd_active)
+    return HINT_ESTATE;
+  int prc = teacher_seg_prepare(t, segs, n);
+  if (prc)
+    return prc;
+  if (n == 0)
+    return HINT_OK;
+  long cnt = 0;
+  if (t->hierarchical) {
+    int rc = teacher_hier_form(t, segs, n, &cnt);
+    if (rc)
+      return rc;
+  } else {
+    cnt = flat_begin(t, segs, n);
+    if (cnt < 0)
+      return (int)cnt;
+  }
+  if (cnt == 0)
+    return HINT_OK;
+  memcpy(t->upd_segs, segs, (size_t)n * sizeof *segs);
   for (long k = 0; k < cnt; k++)
     t->perm[k] = (uint32_t)k;
-  int M = t->minibatches < cnt ? t->minibatches : (int)cnt;
-  mb_acc_t acc;
-  memset(&acc, 0, sizeof acc);
-  int steps = 0, rc = HINT_OK;
-  for (int ep = 0; ep < t->epochs && rc == HINT_OK; ep++) {
+  t->upd_n = n;
+  t->upd_cnt = cnt;
+  t->upd_M = t->minibatches < cnt ? t->minibatches : (int)cnt;
+  t->upd_ep = t->upd_b = t->upd_steps = 0;
+  memset(&t->upd_sum, 0, sizeof t->upd_sum);
+  t->upd_pl = t->upd_vl = t->upd_ent = t->upd_clip = t->upd_kl = t->upd_gn = 0.0;
+  t->upd_active = 1;
+  return HINT_OK;
+}
+
+int teacher_update_active(const teacher_t *t) { return t && t->upd_active; }
+
+int teacher_update_step(teacher_t *t, int *done, teacher_stats_t *stats) {
+  *done = 0;
+  if (!t)
+    return HINT_EINVAL;
+  if (!t->upd_active) {
+    *done = 1;
+    return HINT_OK;
+  }
+  const long cnt = t->upd_cnt;
+  const int M = t->upd_M;
+  if (t->upd_b == 0) {
     /* Fisher-Yates from the teacher's own stream: the only randomness. */
     for (long k = cnt - 1; k > 0; k--) {
       uint32_t r = hint_rng_below(&t->rng, (uint32_t)(k + 1));
@@ -605,37 +655,51 @@ int teacher_update(teacher_t *t, const teacher_seg_t *segs, int n,
       t->perm[k] = t->perm[r];
       t->perm[r] = tmp;
     }
-    for (int b = 0; b < M && rc == HINT_OK; b++) {
-      long lo = cnt * b / M, hi = cnt * (b + 1) / M;
-      mb_acc_t one;
-      memset(&one, 0, sizeof one);
-      rc = minibatch_step(t, segs, t->perm + lo, (int)(hi - lo), &one);
-      if (rc == HINT_OK) {
-        steps++;
-        acc.pl += one.pl;
-        acc.vl += one.vl;
-        acc.ent += one.ent;
-        acc.clip += one.clip;
-        acc.kl += one.kl;
-        acc.gn += one.gn;
-      }
+  }
+  const long lo = cnt * t->upd_b / M, hi = cnt * (t->upd_b + 1) / M;
+  int rc;
+  if (t->hierarchical) {
+    rc = teacher_hier_mb_step(t, t->upd_segs, t->perm + lo, (int)(hi - lo), &t->upd_sum,
+                              &t->upd_gn);
+  } else {
+    mb_acc_t one;
+    memset(&one, 0, sizeof one);
+    rc = minibatch_step(t, t->upd_segs, t->perm + lo, (int)(hi - lo), &one);
+    if (rc == HINT_OK) {
+      t->upd_pl += one.pl;
+      t->upd_vl += one.vl;
+      t->upd_ent += one.ent;
+      t->upd_clip += one.clip;
+      t->upd_kl += one.kl;
+      t->upd_gn += one.gn;
     }
   }
-  if (stats) {
-    double ns = steps > 0 ? steps : 1;
-    stats->policy_loss = (float)(acc.pl / ns);
-    stats->value_loss = (float)(acc.vl / ns);
-    stats->entropy = (float)(acc.ent / ns);
-    stats->clip_frac = (float)(acc.clip / ns);
-    stats->approx_kl = (float)(acc.kl / ns);
-    stats->grad_norm = (float)(acc.gn / ns);
-    stats->adv_mean = (float)am;
-    stats->adv_std = (float)sqrt(as / cnt);
-    stats->ret_mean = (float)rm;
-    stats->explained_var = rs > 0.0 ? (float)(1.0 - es / rs) : 0.0f;
-    stats->steps = cnt;
-    stats->agent_steps = cnt * (int64_t)t->A;
-    stats->adam_steps = steps;
+  if (rc == HINT_OK)
+    t->upd_steps++;
+  if (++t->upd_b == M) {
+    t->upd_b = 0;
+    t->upd_ep++;
   }
+  if (rc != HINT_OK || t->upd_ep >= t->epochs) {
+    if (stats) {
+      if (t->hierarchical)
+        teacher_hier_stats(t, cnt, &t->upd_sum, t->upd_steps, t->upd_gn, stats);
+      else
+        flat_stats(t, stats);
+    }
+    t->upd_active = 0;
+    *done = 1;
+  }
+  return rc;
+}
+
+int teacher_update(teacher_t *t, const teacher_seg_t *segs, int n,
+                   teacher_stats_t *stats) {
+  if (stats)
+    memset(stats, 0, sizeof *stats);
+  int rc = teacher_update_begin(t, segs, n);
+  int done = !teacher_update_active(t);
+  while (rc == HINT_OK && !done)
+    rc = teacher_update_step(t, &done, stats);
   return rc;
 }

@@ -237,4 +237,20 @@ int teacher_targets(teacher_t *t, const float *states, int n, float *pi, float *
 int teacher_update(teacher_t *t, const teacher_seg_t *segs, int n,
                    teacher_stats_t *stats);
 
+/* The same update one minibatch at a time, so a learner can keep answering
+ * actors between steps: teacher_update_begin forms the batch (GAE, V-trace,
+ * relabelling, the return normalisers' update) and, when there is something
+ * to train on, makes the update active; each teacher_update_step takes one
+ * minibatch's Adam step and sets *done on the last one, filling stats (may
+ * be NULL; the caller zeroes it first). begin + steps until done changes the
+ * parameters and the RNG exactly as teacher_update does, bit for bit.
+ * While an update is active: the segments' views (copied, but not their
+ * data) must stay valid and unchanged; teacher_targets and teacher_act may be
+ * called between steps (they use no update state) and see the parameters of
+ * the last step; a second begin returns HINT_ESTATE. A step when nothing is
+ * active sets *done and returns 0. Errors are teacher_update's. */
+int teacher_update_begin(teacher_t *t, const teacher_seg_t *segs, int n);
+int teacher_update_step(teacher_t *t, int *done, teacher_stats_t *stats);
+int teacher_update_active(const teacher_t *t);
+
 #endif

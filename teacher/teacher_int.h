@@ -132,6 +132,14 @@ struct teacher {
   int32_t *goal_rows;          /* (max_rows * A) goals of the worker rows */
   teacher_hrow_t *hrows;       /* (cap * A) */
   uint8_t *src;                /* (cap) 0 own data, 1 student data */
+  /* ---- the update in progress (teacher_update_begin .. its last step) ---- */
+  int upd_active;
+  int upd_n, upd_ep, upd_b, upd_M, upd_steps;
+  long upd_cnt;
+  teacher_seg_t *upd_segs;     /* (max_segs) the views the update reads */
+  teacher_stats_t upd_sum;     /* minibatch sums (hierarchical) */
+  double upd_pl, upd_vl, upd_ent, upd_clip, upd_kl, upd_gn; /* (flat; gn both) */
+  double upd_am, upd_as, upd_rm, upd_rs, upd_em, upd_es;    /* flat batch moments */
 };
 
 /* Flat/hierarchical dispatch (hier.c). */
@@ -146,8 +154,12 @@ int teacher_hier_act(teacher_t *t, teacher_goals_t *gs, int first_env, const flo
                      int n, int greedy, hint_rng_t *rng, int32_t *actions, float *logp,
                      int32_t *goals, float *goal_logp);
 int teacher_hier_targets(teacher_t *t, const float *states, int n, float *pi, float *v);
-int teacher_hier_update(teacher_t *t, const teacher_seg_t *segs, int n,
-                        teacher_stats_t *stats);
+/* One minibatch step of an update in progress (loss, gradient, Adam), its
+ * figures summed into *acc and *gn_sum; and the figures of a finished one. */
+int teacher_hier_mb_step(teacher_t *t, const teacher_seg_t *segs, const uint32_t *idx, int m,
+                         teacher_stats_t *acc, double *gn_sum);
+void teacher_hier_stats(const teacher_t *t, long cnt, const teacher_stats_t *sum, int steps,
+                        double gn_sum, teacher_stats_t *stats);
 
 /* Hierarchical internals exposed for white-box tests (tests/unit only):
  * forms the batch of segs into t->samples / t->src / t->hrows (count in
