@@ -571,7 +571,7 @@ static int run(actor_t *a) {
       break;
     int64_t flags[2] = {a->stop_requested, (int64_t)a->ckpt_requested};
     double ta = hint_now_s();
-    if (MPI_Allreduce(MPI_IN_PLACE, flags, 2, MPI_INT64_T, MPI_MAX, a->boot.actors) != MPI_SUCCESS) {
+    if (boot_allreduce(flags, 2, MPI_INT64_T, MPI_MAX, a->boot.actors) != MPI_SUCCESS) {
       rc = HINT_EMPI;
       break;
     }

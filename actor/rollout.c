@@ -9,6 +9,7 @@
 #include "common/core/error.h"
 #include "common/core/log.h"
 #include "common/nn/adam.h"
+#include "common/wire/boot.h"
 
 /* Carves n_slots buffers out of one allocation (64-byte aligned each). */
 static void *carve(void ***slots, const size_t *bytes, int n) {
@@ -183,7 +184,7 @@ int rollout_update(rollout_t *r, student_t *s, update_ws_t *w, const hint_config
       rs[0] += x;
       rs[1] += x * x;
     }
-  if (n_actors > 1 && MPI_Allreduce(MPI_IN_PLACE, rs, 3, MPI_DOUBLE, MPI_SUM, actors) != MPI_SUCCESS) {
+  if (n_actors > 1 && boot_allreduce(rs, 3, MPI_DOUBLE, MPI_SUM, actors) != MPI_SUCCESS) {
     LOG_ERROR("MPI_Allreduce of return statistics failed");
     return HINT_EMPI;
   }
@@ -244,7 +245,7 @@ int rollout_update(rollout_t *r, student_t *s, update_ws_t *w, const hint_config
       student_loss_grad(s, &b, &co, &out->loss);
       if (n_actors > 1) {
         const double ta = hint_now_s();
-        int mrc = MPI_Allreduce(MPI_IN_PLACE, p->g, (int)p->n, MPI_FLOAT, MPI_SUM, actors);
+        int mrc = boot_allreduce(p->g, (int)p->n, MPI_FLOAT, MPI_SUM, actors);
         if (mrc != MPI_SUCCESS) {
           LOG_ERROR("MPI_Allreduce of student gradients failed (code %d)", mrc);
           return HINT_EMPI;

@@ -110,6 +110,10 @@ typedef struct {
   learner_counters_t ctr;
   actor_info_t *actors;         /* [n_actors + 1], index = rank */
   int segs_since_update;
+  int upd_slots[MAX_ACTORS];    /* async: replay slots of the update in progress */
+  int upd_n;
+  teacher_stats_t upd_st;
+  uint64_t teacher_skipped;     /* async: segments no update trained on (this process) */
   uint64_t max_policy_version;  /* newest student version seen */
   teacher_stats_t tstats;
   /* checkpoint in progress */
@@ -168,28 +172,97 @@ static int publish_control(learner_t *L, int cmd, int64_t arg) {
   return wire_learner_publish(L->wire, &m, &err);
 }
 
-static int teacher_update_on(learner_t *L, const int *slots, int n) {
-  if (!L->uses_teacher || n == 0)
+/* A teacher update is formed on some replay slots, then stepped one minibatch
+ * at a time: in async mode serve() takes one step between messages, so actors
+ * are answered within one minibatch step instead of one whole update; in sync
+ * mode (and before a checkpoint, at stop, or before the ring would overwrite
+ * a slot the update reads) it runs to the end at once. */
+static int teacher_update_done(learner_t *L) {
+  const teacher_stats_t *st = &L->upd_st;
+  if (st->steps == 0)
     return HINT_OK;
-  teacher_seg_t views[MAX_ACTORS];
-  for (int i = 0; i < n; i++)
-    replay_view(&L->replay, slots[i], &views[i]);
+  L->tstats = *st;
+  L->ctr.teacher_version++;
+  L->ctr.teacher_updates++;
+  L->ctr.teacher_samples += (uint64_t)st->agent_steps * (uint64_t)L->cfg.teacher.epochs;
+  if (L->ctr.teacher_updates % (uint64_t)L->cfg.teacher.publish_every == 0)
+    return publish_teacher(L);
+  return HINT_OK;
+}
+
+static int teacher_update_step_on(learner_t *L) {
+  if (!L->teacher || !teacher_update_active(L->teacher))
+    return HINT_OK;
   const double t0 = hint_now_s();
-  teacher_stats_t st;
-  int rc = teacher_update(L->teacher, views, n, &st);
+  int done = 0;
+  int rc = teacher_update_step(L->teacher, &done, &L->upd_st);
   L->t_update += hint_now_s() - t0;
   if (rc != HINT_OK) {
     LOG_ERROR("teacher update failed: %s", hint_strerror(rc));
     return rc;
   }
-  if (st.steps == 0)
+  return done ? teacher_update_done(L) : HINT_OK;
+}
+
+static int teacher_update_finish(learner_t *L) {
+  int rc = HINT_OK;
+  while (rc == HINT_OK && L->teacher && teacher_update_active(L->teacher))
+    rc = teacher_update_step_on(L);
+  return rc;
+}
+
+static int teacher_update_start(learner_t *L, const int *slots, int n) {
+  if (!L->uses_teacher || n == 0)
     return HINT_OK;
-  L->tstats = st;
-  L->ctr.teacher_version++;
-  L->ctr.teacher_updates++;
-  L->ctr.teacher_samples += (uint64_t)st.agent_steps * (uint64_t)L->cfg.teacher.epochs;
-  if (L->ctr.teacher_updates % (uint64_t)L->cfg.teacher.publish_every == 0)
-    return publish_teacher(L);
+  int rc = teacher_update_finish(L);
+  if (rc != HINT_OK)
+    return rc;
+  teacher_seg_t views[MAX_ACTORS];
+  for (int i = 0; i < n; i++) {
+    replay_view(&L->replay, slots[i], &views[i]);
+    L->upd_slots[i] = slots[i];
+  }
+  L->upd_n = n;
+  memset(&L->upd_st, 0, sizeof L->upd_st);
+  const double t0 = hint_now_s();
+  rc = teacher_update_begin(L->teacher, views, n);
+  L->t_update += hint_now_s() - t0;
+  if (rc != HINT_OK)
+    LOG_ERROR("teacher update failed: %s", hint_strerror(rc));
+  return rc;
+}
+
+/* The whole update at once (sync rounds). */
+static int teacher_update_on(learner_t *L, const int *slots, int n) {
+  int rc = teacher_update_start(L, slots, n);
+  return rc == HINT_OK ? teacher_update_finish(L) : rc;
+}
+
+/* async: the next update, on the newest segments (at most one per actor, the
+ * same batch as a sync round), once each actor has sent one since the last;
+ * segments that arrived while an update ran and are not among the newest are
+ * counted as skipped (the teacher trains on the freshest data it can keep up
+ * with instead of making the actors wait). */
+static int maybe_start_update(learner_t *L) {
+  if (!L->uses_teacher || L->sync || L->phase != PHASE_RUN ||
+      teacher_update_active(L->teacher) || L->segs_since_update < L->n_actors)
+    return HINT_OK;
+  int slots[MAX_ACTORS];
+  int n = L->n_actors < L->replay.count ? L->n_actors : L->replay.count;
+  for (int k = 0; k < n; k++)
+    slots[k] = replay_newest(&L->replay, n - 1 - k);
+  L->teacher_skipped += (uint64_t)(L->segs_since_update - n);
+  L->segs_since_update = 0;
+  return teacher_update_start(L, slots, n);
+}
+
+/* Before storing into the ring's next slot: an update still reading it ends first. */
+static int protect_update_slots(learner_t *L) {
+  if (!L->teacher || !teacher_update_active(L->teacher))
+    return HINT_OK;
+  for (int i = 0; i < L->upd_n; i++)
+    if (L->upd_slots[i] == L->replay.head)
+      return teacher_update_finish(L);
   return HINT_OK;
 }
 
@@ -310,19 +383,21 @@ static int ingest_async(learner_t *L, const msg_segment_t *s) {
     reply_empty(L, s);
     return HINT_OK;
   }
+  int rc = protect_update_slots(L);
+  /* teacher.min_trained_frac: at most n / frac segments are answered while
+   * one update of n runs; the next one waits for it to end (back-pressure). */
+  if (rc == HINT_OK && L->uses_teacher && teacher_update_active(L->teacher) &&
+      L->segs_since_update >= (int)ceil(L->n_actors / L->cfg.teacher.min_trained_frac - 1e-9))
+    rc = teacher_update_finish(L);
+  if (rc != HINT_OK)
+    return rc;
   const double t0 = hint_now_s();
   const int slot = replay_store(&L->replay, s);
   L->t_decode += hint_now_s() - t0;
   answer(L, slot, guidance_on(L));
-  if (L->uses_teacher && ++L->segs_since_update >= L->n_actors) {
-    int slots[MAX_ACTORS];
-    const int n = L->segs_since_update < L->replay.count ? L->segs_since_update : L->replay.count;
-    for (int k = 0; k < n; k++)
-      slots[k] = replay_newest(&L->replay, n - 1 - k);
-    L->segs_since_update = 0;
-    return teacher_update_on(L, slots, n);
-  }
-  return HINT_OK;
+  if (L->uses_teacher)
+    L->segs_since_update++;
+  return maybe_start_update(L);
 }
 
 /* sync: stage until every actor's segment of this round is here. */
@@ -410,6 +485,8 @@ static int finish_round(learner_t *L) {
 
 static int write_learner_ckpt(learner_t *L, uint64_t id) {
   char dir[4096], path[4200], err[512];
+  if (teacher_update_finish(L) != HINT_OK) /* the checkpoint holds whole updates only */
+    return HINT_EIO;
   runtime_ckpt_partial_dir(&L->cfg, id, dir, sizeof dir);
   int rc = runtime_mkdirs(dir, err, sizeof err);
   if (rc != HINT_OK) {
@@ -692,6 +769,8 @@ static void tick(learner_t *L, double now) {
     metrics_rec_num(&r, "segments_per_s", segps);
     metrics_rec_int(&r, "segments", (int64_t)b->segments);
     metrics_rec_int(&r, "teacher_updates", (int64_t)b->teacher_updates);
+    if (L->uses_teacher) /* async: segments left out of every teacher update (it keeps up with the newest) */
+      metrics_rec_int(&r, "teacher_skipped_segments", (int64_t)L->teacher_skipped);
     metrics_rec_num(&r, "ingest_mb_per_s", (double)(wc.bytes_in) / 1e6 / elapsed);
     metrics_rec_num(&r, "teacher_updates_per_s", updps);
     metrics_rec_num(&r, "teacher_samples_per_s", tsps);
@@ -813,6 +892,7 @@ static void tick(learner_t *L, double now) {
  * the end of the current round. */
 static void publish_stop(learner_t *L) {
   L->stop_wanted = 0;
+  (void)teacher_update_finish(L); /* the final evaluation sees the whole last update */
   if (L->stop_reason == 0 && L->actors[1].said_hello && !L->actors[1].said_bye) {
     L->ctr.eval_id++;
     L->final_eval_id = L->ctr.eval_id;
@@ -918,7 +998,7 @@ static int serve(learner_t *L) {
     int timeout = (int)((L->last_tick + L->cfg.metrics.interval_s - now) * 1000.0);
     if (timeout > 200)
       timeout = 200;
-    if (timeout < 0)
+    if (timeout < 0 || (L->teacher && teacher_update_active(L->teacher)))
       timeout = 0;
     wire_in_t in;
     int rc = wire_learner_recv(L->wire, &in, timeout);
@@ -932,6 +1012,11 @@ static int serve(learner_t *L) {
         L->exit_code = 4;
         return rc;
       }
+    }
+    /* async: one minibatch of the teacher update in progress per message. */
+    if (!L->sync && ((rc = teacher_update_step_on(L)) != HINT_OK || (rc = maybe_start_update(L)) != HINT_OK)) {
+      L->exit_code = 4;
+      return rc;
     }
     const double t = hint_now_s();
     if (!L->sync && L->phase == PHASE_RUN) {

@@ -137,6 +137,7 @@ typedef struct {
     double arrival_bonus;
     double student_data_coef;   /* beta; 0 disables pseudo off-policy */
     double student_data_frac;   /* share of student-driven env copies per segment the update uses */
+    double min_trained_frac;    /* async: least share of segments the teacher trains on */
     double rho_bar;
     double c_bar;
     double false_drop_penalty;

@@ -111,6 +111,7 @@ const cfg_entry_t cfg_schema[] = {
   {"teacher.arrival_bonus", CFG_FLOAT, F(teacher.arrival_bonus), 0, 1000, "5", NULL, "intrinsic bonus on reaching the goal (times intrinsic_coef)"},
   {"teacher.student_data_coef", CFG_FLOAT, F(teacher.student_data_coef), 0, 100, "0.5", NULL, "beta: weight of pseudo off-policy updates on student data; 0 disables"},
   {"teacher.student_data_frac", CFG_FLOAT, F(teacher.student_data_frac), 0.01, 1, "1", NULL, "share of the student-driven env copies of each segment the pseudo off-policy update uses (a compute knob: the update's cost grows with it)"},
+  {"teacher.min_trained_frac", CFG_FLOAT, F(teacher.min_trained_frac), 0.01, 1, "1", NULL, "async: least share of segments the teacher trains on; the learner answers actors between its minibatch steps and skips segments that arrive during an update beyond this (1 = train on every segment: actors wait for the teacher as needed)"},
   {"teacher.rho_bar", CFG_FLOAT, F(teacher.rho_bar), 0, 1e6, "1", NULL, "V-trace truncation of importance weights for targets"},
   {"teacher.c_bar", CFG_FLOAT, F(teacher.c_bar), 0, 1e6, "1", NULL, "V-trace truncation of trace-cutting coefficients"},
   {"teacher.false_drop_penalty", CFG_FLOAT, F(teacher.false_drop_penalty), 0, 100, "0", NULL, "teacher-only shaping per false water drop (FireCommander)"},

@@ -45,6 +45,13 @@ int boot_init(boot_t *b, MPI_Comm world);
 /* Frees the actors' communicator. Not collective-safe after MPI_Finalize. */
 void boot_fini(boot_t *b);
 
+/* In-place MPI_Allreduce that waits politely: MPI_Iallreduce, then MPI_Test
+ * in a loop that spins for ~20 us and then sleeps (10 us doubling to 0.5 ms).
+ * A blocking MPI_Allreduce in an oversubscribed Open MPI job spins in
+ * sched_yield while a slower peer finishes, burning the core the learner
+ * needs (seen in perf: a quarter of the actors' CPU). Returns MPI's code. */
+int boot_allreduce(void *buf, int count, MPI_Datatype type, MPI_Op op, MPI_Comm comm);
+
 /* Collective: returns on every rank the most negative of the ranks' rc
  * (0 if all are 0), or HINT_EMPI if the reduction itself failed. */
 int boot_agree(const boot_t *b, int rc);
