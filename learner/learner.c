@@ -383,12 +383,18 @@ static int ingest_async(learner_t *L, const msg_segment_t *s) {
     reply_empty(L, s);
     return HINT_OK;
   }
-  int rc = protect_update_slots(L);
   /* teacher.min_trained_frac: at most n / frac segments are answered while
-   * one update of n runs; the next one waits for it to end (back-pressure). */
-  if (rc == HINT_OK && L->uses_teacher && teacher_update_active(L->teacher) &&
-      L->segs_since_update >= (int)ceil(L->n_actors / L->cfg.teacher.min_trained_frac - 1e-9))
+   * one update of n runs; then the update ends and the next one starts on the
+   * newest of them before this segment is stored (back-pressure). */
+  int rc = HINT_OK;
+  if (L->uses_teacher && teacher_update_active(L->teacher) &&
+      L->segs_since_update >= (int)ceil(L->n_actors / L->cfg.teacher.min_trained_frac - 1e-9)) {
     rc = teacher_update_finish(L);
+    if (rc == HINT_OK)
+      rc = maybe_start_update(L);
+  }
+  if (rc == HINT_OK)
+    rc = protect_update_slots(L);
   if (rc != HINT_OK)
     return rc;
   const double t0 = hint_now_s();
