@@ -9,7 +9,9 @@
  * teacher, streams segments to the learner, trains the students on its
  * segments with the learner's distillation targets, averaging gradients with
  * the other actors (MPI_Allreduce), and follows the learner's control
- * messages (stop, checkpoint, evaluate, sync).
+ * messages (stop, checkpoint, evaluate, sync). For the off-policy baselines
+ * (qmix, maddpg) the learner trains the students: the actor acts with the
+ * student parameters the learner publishes and takes no update of its own.
  *
  * Loop (one iteration per segment k):
  *   collect segment k into rollout[k % 2]            (env + inference)
@@ -61,6 +63,7 @@ typedef struct {
   msg_shapes_t shapes;
   int rank, n_actors;
   int uses_teacher;           /* kd, hint */
+  int offp;                   /* qmix, maddpg: the learner trains the students */
   env_vec_t *envs;
   student_t *student;
   teacher_t *teacher;         /* NULL for mappo / ippo */
@@ -114,6 +117,17 @@ static int handle(actor_t *a, const msg_any_t *m) {
         return HINT_ESHAPE;
       msg_tensor_copy(m->u.params.params, p->w, sizeof(float));
       a->ctr.teacher_version = m->u.params.version;
+    }
+    return HINT_OK;
+  case MSG_STUDENT_PARAMS:
+    /* qmix / maddpg: the learner trains the students and publishes them; the
+     * version is the learner's publish count. */
+    if (a->offp && m->u.params.version > a->ctr.policy_version) {
+      nn_params_t *p = student_params(a->student);
+      if (m->u.params.n != p->n)
+        return HINT_ESHAPE;
+      msg_tensor_copy(m->u.params.params, p->w, sizeof(float));
+      a->ctr.policy_version = m->u.params.version;
     }
     return HINT_OK;
   case MSG_CONTROL: {
@@ -201,6 +215,10 @@ static int has_credit(const actor_t *a, const void *arg) {
   (void)arg;
   return wire_actor_credits(a->wire) > 0;
 }
+static int has_stop(const actor_t *a, const void *arg) {
+  (void)arg;
+  return a->stop_requested;
+}
 static int has_round(const actor_t *a, const void *arg) {
   return a->sync_round_seen >= *(const uint64_t *)arg;
 }
@@ -239,12 +257,18 @@ static void collect(actor_t *a, rollout_t *r) {
                          : 0ULL,
               (unsigned long long)hint_checksum64(&a->rng_act, sizeof a->rng_act));
   }
+  /* qmix explores epsilon-greedily, annealed in global env steps. */
+  const int qmix = a->cfg.algo.name == HINT_ALGO_QMIX;
+  const float eps = qmix ? (float)runtime_epsilon(&a->cfg, a->ctr.env_steps * (uint64_t)a->n_actors) : 0.0f;
   for (int t = 0; t < T; t++) {
     const size_t te = (size_t)t * E;
     float *obs = r->obs + te * A * O, *state = r->state + te * S;
     double t0 = hint_now_s();
-    student_act(a->student, obs, state, E, &a->rng_act, 0, r->actions + te * A, r->logp + te * A,
-                r->vagent + te * V, r->comm ? r->comm + te * A * r->C : NULL);
+    if (qmix)
+      student_act_eps(a->student, obs, E, &a->rng_act, eps, r->actions + te * A, r->logp + te * A);
+    else
+      student_act(a->student, obs, state, E, &a->rng_act, 0, r->actions + te * A, r->logp + te * A,
+                  a->offp ? NULL : r->vagent + te * V, r->comm ? r->comm + te * A * r->C : NULL);
     if (nt > 0)
       teacher_act(a->teacher, a->goals, 0, state, nt, 0, &a->rng_act, r->actions + te * A,
                   r->logp + te * A, r->goals + te * A, r->goal_logp + te * A);
@@ -273,8 +297,9 @@ static void collect(actor_t *a, rollout_t *r) {
     a->t_env += hint_now_s() - t1;
   }
   double t0 = hint_now_s();
-  student_values(a->student, r->obs + (size_t)T * E * A * O, r->state + (size_t)T * E * S, E,
-                 r->vagent + (size_t)T * E * V);
+  if (!a->offp) /* off-policy learners use no V_S: the values stay 0 */
+    student_values(a->student, r->obs + (size_t)T * E * A * O, r->state + (size_t)T * E * S, E,
+                   r->vagent + (size_t)T * E * V);
   for (int i = 0; i < (T + 1) * E; i++) {
     float m = 0.0f;
     for (int k = 0; k < V; k++)
@@ -297,6 +322,8 @@ static void carry_over(rollout_t *from, rollout_t *to) {
 /* ---- training on a segment --------------------------------------------- */
 
 static int train(actor_t *a, rollout_t *r) {
+  if (a->offp)
+    return HINT_OK; /* the learner trains qmix / maddpg students and publishes them */
   const uint64_t global = a->ctr.env_steps * (uint64_t)a->n_actors;
   const float kd = a->uses_teacher ? (float)runtime_kd_coef(&a->cfg, global) : 0.0f;
   double t0 = hint_now_s();
@@ -587,6 +614,11 @@ static int run(actor_t *a) {
       if (rc != HINT_OK)
         break;
     }
+    /* Stopping because another actor saw STOP first: read on to our own
+     * STOP, so whatever the learner published before it (the final EVALUATE)
+     * is not skipped; the PUB stream is ordered. */
+    if (flags[0] && !a->stop_requested && (rc = wait_for(a, has_stop, NULL, "the learner's stop")) != HINT_OK)
+      break;
     if (a->eval && a->eval_requested > a->eval_done) {
       a->eval_done = a->eval_requested;
       run_eval(a, a->eval_done);
@@ -641,6 +673,7 @@ int main(int argc, char **argv) {
   hint_log_set_level((hint_log_level_t)a.cfg.run.log_level);
   openblas_set_num_threads(a.cfg.blas.threads);
   a.uses_teacher = a.cfg.algo.name == HINT_ALGO_KD || a.cfg.algo.name == HINT_ALGO_HINT;
+  a.offp = runtime_offpolicy(&a.cfg);
 
   char resume_dir[4096] = "";
   rc = runtime_bcast_resume(&a.boot, resume_dir, sizeof resume_dir);

@@ -18,6 +18,8 @@ struct evaluator {
   int32_t *actions;
   float *logp;
   uint64_t eval_seed;
+  int qmix;               /* students act epsilon-greedy on Q values */
+  float eps_sampled;      /* qmix: epsilon of the sampled evaluation */
 };
 
 void evaluator_destroy(evaluator_t **ep) {
@@ -47,6 +49,8 @@ int evaluator_create(evaluator_t **out, const hint_config_t *cfg, const teacher_
   char err[512];
   e->n = cfg->eval.episodes;
   e->eval_seed = (uint64_t)cfg->env.eval_seed;
+  e->qmix = cfg->algo.name == HINT_ALGO_QMIX;
+  e->eps_sampled = (float)cfg->offpolicy.eps_end;
   int rc = env_vec_create(&e->envs, cfg, e->n, 0, (uint64_t)cfg->env.eval_seed, err, sizeof err);
   if (rc != HINT_OK) {
     LOG_ERROR("evaluation envs: %s", err);
@@ -101,6 +105,10 @@ static void play(evaluator_t *e, int mode, student_t *s, teacher_t *t, double *s
     switch (mode) {
     case MODE_GREEDY:
     case MODE_SAMPLED:
+      if (e->qmix) { /* sampled = the behaviour policy at the end of the anneal */
+        student_act_eps(s, e->obs, n, &rng, mode == MODE_GREEDY ? 0.0f : e->eps_sampled, e->actions, e->logp);
+        break;
+      }
       student_act(s, e->obs, e->state, n, &rng, mode == MODE_GREEDY, e->actions, e->logp, NULL, NULL);
       break;
     case MODE_TEACHER:

@@ -5,8 +5,11 @@
  * episodes. Each evaluation plays eval.episodes episodes four ways: the
  * students greedy and sampled (the headline figure is sampled), the teacher
  * alone (sampled; when there is one) and the full-information greedy
- * controller (the reference upper line). Sampling uses a fixed stream, so an
- * evaluation of the same parameters gives the same numbers.
+ * controller (the reference upper line). For qmix, whose students are
+ * Q-networks, "sampled" is epsilon-greedy at offpolicy.eps_end (the behaviour
+ * policy once the exploration anneal is over) and greedy is argmax Q.
+ * Sampling uses a fixed stream, so an evaluation of the same parameters
+ * gives the same numbers.
  */
 #ifndef HINT_ACTOR_EVALUATE_H
 #define HINT_ACTOR_EVALUATE_H

@@ -277,6 +277,39 @@ static void comm_forward(student_t *s, const float *obs, int n) {
   }
 }
 
+/* Backward of comm_forward for n pairs: from dcsum (dL/dc_i, (n, A, C))
+ * into the encoders' gradients. The encoders' workspaces must still hold
+ * this batch's forward. */
+static void comm_backward(student_t *s, int n) {
+  const int A = s->A, C = s->C;
+  /* c_i = (S - m_i)/(A-1) with S = sum_j m_j, so
+   * dL/dm_j = (sum_i dc_i - dc_j) / (A - 1); then through the tanh. */
+  const float inv = 1.0f / (float)(A - 1);
+  for (int p = 0; p < n; p++) {
+    float sum[256];
+    memset(sum, 0, sizeof(float) * (size_t)C);
+    for (int a = 0; a < A; a++)
+      for (int j = 0; j < C; j++)
+        sum[j] += s->dcsum[((size_t)p * A + a) * C + j];
+    for (int a = 0; a < A; a++)
+      for (int j = 0; j < C; j++) {
+        size_t i = ((size_t)p * A + a) * C + j;
+        const float m = s->msg[i];
+        s->dmsg[i] = (sum[j] - s->dcsum[i]) * inv * (1.0f - m * m);
+      }
+  }
+  for (int c = 0; c < s->K; c++) {
+    const int cnt = s->count[c], rows = n * cnt;
+    if (cnt == 0)
+      continue;
+    for (int p = 0; p < n; p++)
+      for (int k = 0; k < cnt; k++)
+        memcpy(s->eo + (size_t)(p * cnt + k) * C, s->dmsg + ((size_t)p * A + s->first[c] + k) * C,
+               (size_t)C * sizeof(float));
+    nn_mlp_backward(&s->enc[c], &s->enc_ws[c], s->eo, rows, NULL);
+  }
+}
+
 /* Policy input rows of class c: [obs_i, c_i]. */
 static void policy_input(student_t *s, const float *obs, int n, int c) {
   const int A = s->A, O = s->O, C = s->C, cnt = s->count[c], W = O + C;
@@ -347,6 +380,78 @@ void student_act(student_t *s, const float *obs, const float *state, int n, hint
     values_forward(s, obs, state, n, values);
     vn_denorm(s, values, (long)n * s->V);
   }
+}
+
+void student_act_eps(student_t *s, const float *obs, int n, hint_rng_t *rng, float eps,
+                     int32_t *actions, float *logp) {
+  assert(n <= s->max_pairs);
+  const int A = s->A, NA = s->NA;
+  const float p_rand = eps / (float)NA;
+  if (s->C > 0)
+    comm_forward(s, obs, n);
+  for (int c = 0; c < s->K; c++) {
+    const int cnt = s->count[c], rows = n * cnt;
+    if (cnt == 0)
+      continue;
+    policy_input(s, obs, n, c);
+    nn_mlp_forward(&s->pol[c], &s->pol_ws[c], s->x, rows, s->logits);
+    nn_argmax(s->logits, rows, NA, s->acts);
+    for (int p = 0; p < n; p++)
+      for (int k = 0; k < cnt; k++) {
+        const size_t i = (size_t)p * A + s->first[c] + k;
+        const int greedy = s->acts[p * cnt + k];
+        int a = greedy;
+        if (eps > 0.0f && hint_rng_float(rng) < eps)
+          a = (int)hint_rng_below(rng, (uint32_t)NA);
+        actions[i] = a;
+        if (logp)
+          logp[i] = logf(p_rand + (a == greedy ? 1.0f - eps : 0.0f));
+      }
+  }
+}
+
+void student_policy_forward(student_t *s, const float *obs, int n, float *out) {
+  assert(n <= s->max_pairs);
+  const int A = s->A, NA = s->NA;
+  if (s->C > 0)
+    comm_forward(s, obs, n);
+  for (int c = 0; c < s->K; c++) {
+    const int cnt = s->count[c], rows = n * cnt;
+    if (cnt == 0)
+      continue;
+    policy_input(s, obs, n, c);
+    nn_mlp_forward(&s->pol[c], &s->pol_ws[c], s->x, rows, s->logits);
+    for (int p = 0; p < n; p++)
+      for (int k = 0; k < cnt; k++)
+        memcpy(out + ((size_t)p * A + s->first[c] + k) * NA, s->logits + (size_t)(p * cnt + k) * NA,
+               (size_t)NA * sizeof(float));
+  }
+}
+
+void student_policy_backward(student_t *s, const float *dout, int n) {
+  const int A = s->A, NA = s->NA, C = s->C, W = s->O + C;
+  if (C > 0)
+    memset(s->dcsum, 0, (size_t)n * A * C * sizeof(float));
+  for (int c = 0; c < s->K; c++) {
+    const int cnt = s->count[c], rows = n * cnt;
+    if (cnt == 0)
+      continue;
+    for (int p = 0; p < n; p++)
+      for (int k = 0; k < cnt; k++)
+        memcpy(s->dlogits + (size_t)(p * cnt + k) * NA, dout + ((size_t)p * A + s->first[c] + k) * NA,
+               (size_t)NA * sizeof(float));
+    nn_mlp_backward(&s->pol[c], &s->pol_ws[c], s->dlogits, rows, C > 0 ? s->dx : NULL);
+    if (C > 0)
+      for (int p = 0; p < n; p++)
+        for (int k = 0; k < cnt; k++) {
+          const float *d = s->dx + (size_t)(p * cnt + k) * W + s->O;
+          float *dc = s->dcsum + ((size_t)p * A + s->first[c] + k) * C;
+          for (int j = 0; j < C; j++)
+            dc[j] += d[j];
+        }
+  }
+  if (C > 0)
+    comm_backward(s, n);
 }
 
 /* Gathers a per-agent [n][A] array into class rows. */
@@ -423,35 +528,8 @@ int student_loss_grad(student_t *s, const student_mb_t *mb, const student_coefs_
         }
   }
 
-  if (C > 0) {
-    /* c_i = (S - m_i)/(A-1) with S = sum_j m_j, so
-     * dL/dm_j = (sum_i dc_i - dc_j) / (A - 1); then through the tanh. */
-    const float inv = 1.0f / (float)(A - 1);
-    for (int p = 0; p < n; p++) {
-      float sum[256];
-      memset(sum, 0, sizeof(float) * (size_t)C);
-      for (int a = 0; a < A; a++)
-        for (int j = 0; j < C; j++)
-          sum[j] += s->dcsum[((size_t)p * A + a) * C + j];
-      for (int a = 0; a < A; a++)
-        for (int j = 0; j < C; j++) {
-          size_t i = ((size_t)p * A + a) * C + j;
-          const float m = s->msg[i];
-          s->dmsg[i] = (sum[j] - s->dcsum[i]) * inv * (1.0f - m * m);
-        }
-    }
-    for (int c = 0; c < s->K; c++) {
-      const int cnt = s->count[c], rows = n * cnt;
-      if (cnt == 0)
-        continue;
-      /* The encoder's workspace still holds this minibatch's forward. */
-      for (int p = 0; p < n; p++)
-        for (int k = 0; k < cnt; k++)
-          memcpy(s->eo + (size_t)(p * cnt + k) * C, s->dmsg + ((size_t)p * A + s->first[c] + k) * C,
-                 (size_t)C * sizeof(float));
-      nn_mlp_backward(&s->enc[c], &s->enc_ws[c], s->eo, rows, NULL);
-    }
-  }
+  if (C > 0)
+    comm_backward(s, n);
 
   /* Critic(s): regress normalised returns (old values normalised alike for
    * the optional clipping). rowf[3], rowf[4] hold them, n * V floats. */

@@ -82,6 +82,24 @@ nn_mlp_t *student_policy_mlp(student_t *s, int c);
 void student_act(student_t *s, const float *obs, const float *state, int n, hint_rng_t *rng,
                  int greedy, int32_t *actions, float *logp, float *values, float *comm);
 
+/* qmix acting on n pairs: each agent takes argmax_a Q(o_i [, c_i], a) of its
+ * class's policy network (read as Q values), or with probability eps a
+ * uniform random action (drawn from rng; eps = 0 draws nothing). logp [n][A]
+ * (may be NULL) gets the log-probability of the action under that
+ * epsilon-greedy policy. */
+void student_act_eps(student_t *s, const float *obs, int n, hint_rng_t *rng, float eps,
+                     int32_t *actions, float *logp);
+
+/* The policy networks' outputs (logits; Q values for qmix) for every agent
+ * of n pairs, communication included: out [n][A][NA]. Records the
+ * activations for student_policy_backward (and overwrites those of any
+ * earlier forward of this student). */
+void student_policy_forward(student_t *s, const float *obs, int n, float *out);
+/* Backward of the last student_policy_forward (same n): dout [n][A][NA] is
+ * dL/dout; ADDS the gradients of the policy networks and, with
+ * communication, of the message encoders (through c_i) to the arena. */
+void student_policy_backward(student_t *s, const float *dout, int n);
+
 /* Values only, [n][V]. */
 void student_values(student_t *s, const float *obs, const float *state, int n, float *values);
 

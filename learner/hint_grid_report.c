@@ -251,7 +251,7 @@ static void write_markdown(void) {
   }
   /* Headline ratios. */
   const int mh = find_meth("hint"), mk = find_meth("kd");
-  const int online[2] = {find_meth("mappo"), find_meth("ippo")};
+  const int online[4] = {find_meth("mappo"), find_meth("ippo"), find_meth("qmix"), find_meth("maddpg")};
   if (mh >= 0) {
     fprintf(f, "## HINT against the baselines (sampled success)\n\n"
                "`clear` = the gap exceeds the spread: mean(hint) - sd(hint) > mean(other) + sd(other).\n\n"
@@ -261,7 +261,7 @@ static void write_markdown(void) {
       stat_t h = OVER(c, mh, sampled);
       stat_t best = {0, NAN, NAN};
       const char *bname = "-";
-      for (int q = 0; q < 2; q++) {
+      for (int q = 0; q < 4; q++) {
         if (online[q] < 0)
           continue;
         stat_t o = OVER(c, online[q], sampled);

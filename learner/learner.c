@@ -10,7 +10,10 @@
  * parameters are published to the actors. The learner owns the run
  * directory: config.yaml, metrics.jsonl, eval.jsonl, checkpoints, and the
  * live status line; with metrics.prometheus_port, each metrics record is also
- * served at /metrics (prom.c).
+ * served at /metrics (prom.c). For the off-policy baselines (qmix, maddpg)
+ * the learner trains the students itself from a replay of transitions and
+ * publishes them to the actors (learner/offpolicy.h); their segments are
+ * answered with empty targets.
  *
  * Modes. async (default): segments are served as they arrive; the learner
  * never blocks on one actor. sync (run.sync: true): rounds; the learner waits
@@ -52,6 +55,7 @@
 #include "common/wire/msg.h"
 #include "common/wire/wire.h"
 #include "learner/filter.h"
+#include "learner/offpolicy.h"
 #include "learner/prom.h"
 #include "learner/replay.h"
 #include "teacher/teacher.h"
@@ -99,6 +103,8 @@ typedef struct {
   wire_learner_t *wire;
   wire_keypair_t keys;
   teacher_t *teacher;
+  offpolicy_t *offp;            /* qmix, maddpg: students trained here */
+  offp_stats_t ostats;          /* summed since the last metrics record */
   replay_t replay;
   replay_t stage;               /* sync: one slot per actor for the round */
   int staged[MAX_ACTORS + 1];
@@ -337,10 +343,14 @@ static void count_steps(learner_t *L, const msg_segment_t *s) {
   L->ctr.env_steps_student += n - teacher;
   L->ctr.segments++;
   /* Policy lag: versions of the model the learner trains (the teacher; the
-   * students for mappo / ippo) that the segment's data is behind. */
+   * students for mappo / ippo; the published students for qmix / maddpg)
+   * that the segment's data is behind. */
   if (L->uses_teacher)
     L->ctr.lag_sum += L->ctr.teacher_version > s->teacher_version ? L->ctr.teacher_version - s->teacher_version : 0;
-  else if (s->actor_rank <= (uint32_t)L->n_actors) {
+  else if (L->offp) {
+    const uint64_t v = offpolicy_version(L->offp);
+    L->ctr.lag_sum += v > s->policy_version ? v - s->policy_version : 0;
+  } else if (s->actor_rank <= (uint32_t)L->n_actors) {
     uint64_t newest = L->max_policy_version > s->policy_version ? L->max_policy_version : s->policy_version;
     L->max_policy_version = newest;
     L->ctr.lag_sum += newest - s->policy_version;
@@ -374,6 +384,58 @@ static void reply_empty(learner_t *L, const msg_segment_t *s) {
   wire_learner_reply(L->wire, &t, &err);
 }
 
+/* ---- off-policy students (qmix, maddpg: learner/offpolicy.h) ------------- */
+
+static int publish_student(learner_t *L) {
+  const double t0 = hint_now_s();
+  nn_params_t *p = student_params(offpolicy_student(L->offp));
+  msg_any_t m = {.type = MSG_STUDENT_PARAMS};
+  m.u.params.sender_rank = 0;
+  m.u.params.version = offpolicy_published(L->offp);
+  m.u.params.env_steps = steps_of(L);
+  m.u.params.n = p->n;
+  m.u.params.params = msg_tensor(p->w, p->n);
+  msg_error_t err;
+  memset(&err, 0, sizeof err);
+  int rc = wire_learner_publish(L->wire, &m, &err);
+  L->t_publish += hint_now_s() - t0;
+  if (rc != HINT_OK) {
+    char line[256];
+    LOG_ERROR("cannot publish the students: %s", msg_error_format(&err, line, sizeof line));
+  }
+  return rc;
+}
+
+/* Before an evaluation: the actors evaluate what they hold, so they get the
+ * newest students even between offpolicy.publish_every publishes. */
+static void publish_student_pending(learner_t *L) {
+  if (L->offp && offpolicy_publish_pending(L->offp))
+    publish_student(L);
+}
+
+/* Adds the segments of these replay slots (in this order: rank order in sync
+ * mode), takes offpolicy.updates_per_segment gradient steps per segment once
+ * the replay is warm, and publishes when due. (The learner's replay keeps no
+ * action-availability masks: no environment here restricts actions.) */
+static int offp_ingest(learner_t *L, const int *slots, int n) {
+  const double t0 = hint_now_s();
+  int rc = HINT_OK;
+  for (int i = 0; i < n && rc == HINT_OK; i++) {
+    teacher_seg_t v;
+    replay_view(&L->replay, slots[i], &v);
+    const offp_seg_t seg = {v.T, v.E, v.obs, v.state, v.actions, v.rewards, v.dones, v.truncated, NULL};
+    rc = offpolicy_add(L->offp, &seg);
+  }
+  if (rc == HINT_OK)
+    rc = offpolicy_train(L->offp, n * L->cfg.offpolicy.updates_per_segment, &L->ostats);
+  L->t_update += hint_now_s() - t0;
+  if (rc != HINT_OK) {
+    LOG_ERROR("%s update failed: %s", hint_config_enum_name("algo.name", L->cfg.algo.name), hint_strerror(rc));
+    return rc;
+  }
+  return offpolicy_publish_due(L->offp) ? publish_student(L) : HINT_OK;
+}
+
 /* async: serve one segment now. */
 static int ingest_async(learner_t *L, const msg_segment_t *s) {
   count_steps(L, s);
@@ -401,6 +463,8 @@ static int ingest_async(learner_t *L, const msg_segment_t *s) {
   const int slot = replay_store(&L->replay, s);
   L->t_decode += hint_now_s() - t0;
   answer(L, slot, guidance_on(L));
+  if (L->offp)
+    return offp_ingest(L, &slot, 1);
   if (L->uses_teacher)
     L->segs_since_update++;
   return maybe_start_update(L);
@@ -467,6 +531,8 @@ static int finish_round(learner_t *L) {
   /* Sync rounds never lag: every actor acted with the newest teacher. */
   if (L->uses_teacher && L->phase != PHASE_STOPPING)
     rc = teacher_update_on(L, slots, L->n_actors);
+  if (L->offp && L->phase != PHASE_STOPPING)
+    rc = offp_ingest(L, slots, L->n_actors);
   if (rc != HINT_OK)
     return rc;
   maybe_request_eval(L);
@@ -526,6 +592,14 @@ static int write_learner_ckpt(learner_t *L, uint64_t id) {
     sec[n++] = (hint_ckpt_section_t){"teacher", blob, len};
     sec[n++] = (hint_ckpt_section_t){"teacher_rng", teacher_rng(L->teacher), sizeof(hint_rng_t)};
   }
+  if (L->offp) { /* students, their optimiser, the algorithm, replay, RNG, counters */
+    size_t cap = offpolicy_ckpt_size(L->offp), len = 0;
+    blob = hint_malloc(cap);
+    if (blob == NULL)
+      return HINT_ENOMEM;
+    offpolicy_ckpt_save(L->offp, blob, cap, &len);
+    sec[n++] = (hint_ckpt_section_t){"offpolicy", blob, len};
+  }
   int64_t ring[4] = {L->replay.count, L->replay.head, (int64_t)L->replay.stored, L->segs_since_update};
   sec[n++] = (hint_ckpt_section_t){"replay_ring", ring, sizeof ring};
   sec[n++] = (hint_ckpt_section_t){"replay_meta", L->replay.meta, (uint64_t)L->replay.cap * sizeof(replay_meta_t)};
@@ -571,6 +645,10 @@ static int load_learner_ckpt(learner_t *L, const char *dir) {
       rc = HINT_ECHECKSUM;
     else if ((rc = nn_params_load(teacher_params(L->teacher), t->data, t->size)) == HINT_OK)
       memcpy(teacher_rng(L->teacher), tr->data, sizeof(hint_rng_t));
+  }
+  if (rc == HINT_OK && L->offp) {
+    const hint_ckpt_section_t *o = hint_ckpt_find(&c, "offpolicy");
+    rc = o == NULL ? HINT_ECHECKSUM : offpolicy_ckpt_load(L->offp, o->data, o->size);
   }
   if (rc != HINT_OK)
     LOG_ERROR("resume: %s is not usable: %s", path, hint_strerror(rc));
@@ -630,6 +708,7 @@ static void maybe_request_ckpt(learner_t *L, double now) {
 static void maybe_request_eval(learner_t *L) {
   if (L->cfg.eval.interval_env_steps > 0 && steps_of(L) >= L->ctr.next_eval_steps && L->phase == PHASE_RUN) {
     L->ctr.eval_id++;
+    publish_student_pending(L);
     publish_control(L, MSG_CTRL_EVALUATE, (int64_t)L->ctr.eval_id);
     while (L->ctr.next_eval_steps <= steps_of(L))
       L->ctr.next_eval_steps += (uint64_t)L->cfg.eval.interval_env_steps;
@@ -846,6 +925,21 @@ static void tick(learner_t *L, double now) {
     metrics_rec_num(&r, "student_value_loss", vl / ns);
     metrics_rec_num(&r, "student_entropy", ent / ns);
     metrics_rec_num(&r, "student_kd_loss", kdl / ns);
+    if (L->offp) { /* means over the gradient steps since the last record */
+      const offp_stats_t *o = &L->ostats;
+      const double k = o->steps > 0 ? 1.0 / o->steps : NAN;
+      metrics_rec_num(&r, "offp_loss", o->loss * k);
+      metrics_rec_num(&r, "offp_q_mean", o->q_mean * k);
+      metrics_rec_num(&r, "offp_grad_norm", o->grad_norm * k);
+      if (L->cfg.algo.name == HINT_ALGO_MADDPG)
+        metrics_rec_num(&r, "offp_actor_loss", o->actor_loss * k);
+      metrics_rec_int(&r, "offp_updates", (int64_t)offpolicy_updates(L->offp));
+      metrics_rec_num(&r, "offp_updates_per_s", o->steps / dt);
+      metrics_rec_int(&r, "offp_replay_transitions", offpolicy_rows(L->offp));
+      metrics_rec_int(&r, "policy_version", (int64_t)offpolicy_version(L->offp));
+      if (L->cfg.algo.name == HINT_ALGO_QMIX)
+        metrics_rec_num(&r, "epsilon", runtime_epsilon(&L->cfg, b->env_steps));
+    }
     if (L->uses_teacher) {
       metrics_rec_num(&r, "teacher_policy_loss", L->tstats.policy_loss);
       metrics_rec_num(&r, "teacher_value_loss", L->tstats.value_loss);
@@ -893,6 +987,7 @@ static void tick(learner_t *L, double now) {
   memset(&L->ep_teacher, 0, sizeof L->ep_teacher);
   L->t_decode = L->t_update = L->t_targets = L->t_publish = 0;
   memset(&L->fstats, 0, sizeof L->fstats);
+  memset(&L->ostats, 0, sizeof L->ostats);
   L->at_tick = L->ctr;
   L->last_tick = now;
 }
@@ -907,6 +1002,7 @@ static void publish_stop(learner_t *L) {
   if (L->stop_reason == 0 && L->actors[1].said_hello && !L->actors[1].said_bye) {
     L->ctr.eval_id++;
     L->final_eval_id = L->ctr.eval_id;
+    publish_student_pending(L);
     publish_control(L, MSG_CTRL_EVALUATE, (int64_t)L->ctr.eval_id);
   }
   request_ckpt(L);
@@ -1140,9 +1236,16 @@ static int setup(learner_t *L, char *resume_dir, size_t cap) {
       return rc;
     }
   }
+  if (runtime_offpolicy(&L->cfg) &&
+      (rc = offpolicy_create(&L->offp, &L->cfg, &L->dims, (uint64_t)L->cfg.run.seed)) != HINT_OK) {
+    LOG_ERROR("%s: cannot build the students and replay: %s", hint_config_enum_name("algo.name", L->cfg.algo.name),
+              hint_strerror(rc));
+    return rc;
+  }
   msg_shapes_from_config(&L->shapes, &L->cfg, &L->dims);
   L->shapes.n_actors = (uint32_t)L->n_actors;
   L->shapes.n_teacher_params = L->teacher ? teacher_params(L->teacher)->n : 0;
+  L->shapes.n_student_params = L->offp ? student_param_count(offpolicy_student(L->offp)) : 0;
   /* Without a teacher the replay only holds the segments being answered (one
    * sync round): keeping teacher.replay_segments of them made mappo's
    * checkpoints 0.4-0.9 GB on 10x10. */
@@ -1210,6 +1313,7 @@ static void teardown(learner_t *L) {
   replay_fini(&L->replay);
   replay_fini(&L->stage);
   teacher_destroy(&L->teacher);
+  offpolicy_destroy(&L->offp);
   wire_learner_destroy(&L->wire);
 }
 

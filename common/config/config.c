@@ -428,6 +428,9 @@ static int validate(load_ctx_t *ctx, const hint_config_t *c) {
     return fail(ctx, HINT_ECONFIG, 0, "run.name", "must be a non-empty name without '/'");
   if (c->run.dir[0] == '\0')
     return fail(ctx, HINT_ECONFIG, 0, "run.dir", "must not be empty");
+  if (c->algo.name == HINT_ALGO_MADDPG && c->offpolicy.nstep != 1)
+    return fail(ctx, HINT_ECONFIG, 0, "offpolicy.nstep", "is %d, but maddpg supports only 1-step targets",
+                c->offpolicy.nstep);
   return HINT_OK;
 }
 

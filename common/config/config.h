@@ -21,7 +21,10 @@ typedef enum { HINT_ENV_FIRE_COMMANDER = 0, HINT_ENV_MARINE = 1 } hint_env_name_
 typedef enum { HINT_REWARD_PER_FIRE = 0, HINT_REWARD_CAPTURE = 1, HINT_REWARD_FALSE_DROP = 2 } hint_reward_t;
 typedef enum { HINT_WAVES_SYNTHETIC = 0, HINT_WAVES_NETCDF = 1 } hint_wave_source_t;
 typedef enum { HINT_WAVE_BINS_HARD = 0, HINT_WAVE_BINS_EASY = 1 } hint_wave_bins_t;
-typedef enum { HINT_ALGO_HINT = 0, HINT_ALGO_MAPPO = 1, HINT_ALGO_IPPO = 2, HINT_ALGO_KD = 3 } hint_algo_t;
+typedef enum {
+  HINT_ALGO_HINT = 0, HINT_ALGO_MAPPO = 1, HINT_ALGO_IPPO = 2, HINT_ALGO_KD = 3,
+  HINT_ALGO_QMIX = 4, HINT_ALGO_MADDPG = 5, /* off-policy, trained on the learner */
+} hint_algo_t;
 typedef enum { HINT_COMM_NONE = 0, HINT_COMM_MEAN = 1 } hint_comm_t;
 typedef enum { HINT_GOALS_CELLS = 0, HINT_GOALS_TARGETS = 1 } hint_goal_set_t;
 typedef enum { HINT_ACT_TANH = 0, HINT_ACT_RELU = 1 } hint_activation_t;
@@ -176,6 +179,34 @@ typedef struct {
     int consistency_window;
     double max_entropy;
   } filter;
+
+  /* offpolicy: qmix and maddpg (learner/offpolicy.h) */
+  struct {
+    int64_t replay_transitions; /* ring capacity on the learner, (step, env) rows */
+    int batch_size;             /* rows per gradient step */
+    int updates_per_segment;    /* gradient steps per ingested segment (replay ratio) */
+    int64_t warmup_transitions; /* no updates before the replay holds this many rows */
+    double lr;                  /* agent Q-nets + mixer (qmix); actors (maddpg) */
+    double critic_lr;           /* maddpg critics */
+    double adam_eps;
+    double gamma;
+    int nstep;                  /* qmix: n-step TD targets */
+    double max_grad_norm;       /* 0 disables */
+    int target_update;          /* qmix: updates between hard target copies */
+    double tau;                 /* maddpg: soft target update rate */
+    double eps_start;           /* qmix epsilon-greedy, annealed in env steps */
+    double eps_end;
+    int64_t eps_anneal_env_steps;
+    int double_q;               /* bool: qmix double-Q targets */
+    int mixer_embed;            /* qmix mixing-network width */
+    int hyper_hidden;           /* qmix hypernetwork hidden width */
+    double gumbel_tau;          /* maddpg Gumbel-softmax temperature */
+    double logit_reg;           /* maddpg actor logit regulariser */
+    int critic_hidden;          /* maddpg critic width */
+    int critic_layers;          /* maddpg critic hidden layers */
+    int publish_every;          /* gradient steps between student-parameter publishes */
+    int ckpt_replay;            /* bool: checkpoints include the replay */
+  } offpolicy;
 
   /* transport: */
   struct {

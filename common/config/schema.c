@@ -19,7 +19,7 @@ static const char *const env_names[] = {"fire_commander", "marine", NULL};
 static const char *const reward_names[] = {"per_fire", "capture", "false_drop", NULL};
 static const char *const wave_source_names[] = {"synthetic", "netcdf", NULL};
 static const char *const wave_bin_names[] = {"hard", "easy", NULL};
-static const char *const algo_names[] = {"hint", "mappo", "ippo", "kd", NULL};
+static const char *const algo_names[] = {"hint", "mappo", "ippo", "kd", "qmix", "maddpg", NULL};
 static const char *const comm_names[] = {"none", "mean", NULL};
 static const char *const goal_set_names[] = {"cells", "targets", NULL};
 static const char *const act_names[] = {"tanh", "relu", NULL};
@@ -73,7 +73,7 @@ const cfg_entry_t cfg_schema[] = {
   {"env.waves.time0", CFG_INT, F(env.waves.time0), 0, 1e9, "0", NULL, "netCDF waves: first time index used"},
 
   /* algo */
-  {"algo.name", CFG_ENUM, F(algo.name), 0, 0, "hint", algo_names, "hint, or a baseline: mappo, ippo, kd (flat teacher, no filter)"},
+  {"algo.name", CFG_ENUM, F(algo.name), 0, 0, "hint", algo_names, "hint, or a baseline: mappo, ippo, kd (flat teacher, no filter), qmix, maddpg (off-policy, offpolicy.*)"},
 
   /* actor */
   {"actor.count", CFG_INT, F(actor.count), 1, 4096, "2", NULL, "actor ranks N (the launcher starts 1 learner + N actors)"},
@@ -146,6 +146,32 @@ const cfg_entry_t cfg_schema[] = {
   {"filter.consistency_kl", CFG_FLOAT, F(filter.consistency_kl), 0, 1e6, "0.1", NULL, "consistency: drop when the mean KL to the running mean exceeds this"},
   {"filter.consistency_window", CFG_INT, F(filter.consistency_window), 1, 100000000, "100000", NULL, "consistency: distinct student inputs remembered (sliding window)"},
   {"filter.max_entropy", CFG_FLOAT, F(filter.max_entropy), 0, 1, "0.8", NULL, "confidence: keep if the teacher's normalised entropy is below this"},
+
+  /* offpolicy (qmix, maddpg: students trained on the learner from a replay) */
+  {"offpolicy.replay_transitions", CFG_INT64, F(offpolicy.replay_transitions), 1, 1e9, "65536", NULL, "replay capacity on the learner in (step, env) transitions, rounded up to whole segments"},
+  {"offpolicy.batch_size", CFG_INT, F(offpolicy.batch_size), 1, 65536, "256", NULL, "transitions per gradient step"},
+  {"offpolicy.updates_per_segment", CFG_INT, F(offpolicy.updates_per_segment), 0, 10000, "32", NULL, "gradient steps per ingested segment: the replay ratio is this x batch_size / (actor.envs x actor.segment_len); 0 never trains"},
+  {"offpolicy.warmup_transitions", CFG_INT64, F(offpolicy.warmup_transitions), 0, BIG, "8192", NULL, "no gradient steps before the replay holds this many transitions"},
+  {"offpolicy.lr", CFG_FLOAT, F(offpolicy.lr), 0, 1, "5e-4", NULL, "Adam learning rate: qmix agent Q-networks and mixer; maddpg actors"},
+  {"offpolicy.critic_lr", CFG_FLOAT, F(offpolicy.critic_lr), 0, 1, "1e-3", NULL, "maddpg: Adam learning rate of the centralized critics"},
+  {"offpolicy.adam_eps", CFG_FLOAT, F(offpolicy.adam_eps), 1e-12, 1, "1e-5", NULL, "Adam epsilon"},
+  {"offpolicy.gamma", CFG_FLOAT, F(offpolicy.gamma), 0, 1, "0.99", NULL, "discount of the TD targets (0.97 for MARINE)"},
+  {"offpolicy.nstep", CFG_INT, F(offpolicy.nstep), 1, 64, "1", NULL, "qmix: n-step TD targets (discounted rewards of up to n steps within a segment, then the bootstrap); 1 = 1-step; maddpg needs 1"},
+  {"offpolicy.max_grad_norm", CFG_FLOAT, F(offpolicy.max_grad_norm), 0, 1e6, "10", NULL, "global gradient-norm clip per optimiser; 0 disables"},
+  {"offpolicy.target_update", CFG_INT, F(offpolicy.target_update), 1, 10000000, "50", NULL, "qmix: gradient steps between hard copies into the target networks"},
+  {"offpolicy.tau", CFG_FLOAT, F(offpolicy.tau), 1e-6, 1, "0.01", NULL, "maddpg: soft target update rate"},
+  {"offpolicy.eps_start", CFG_FLOAT, F(offpolicy.eps_start), 0, 1, "1.0", NULL, "qmix: exploration epsilon at the start"},
+  {"offpolicy.eps_end", CFG_FLOAT, F(offpolicy.eps_end), 0, 1, "0.05", NULL, "qmix: epsilon after the anneal (also the sampled evaluation's)"},
+  {"offpolicy.eps_anneal_env_steps", CFG_INT64, F(offpolicy.eps_anneal_env_steps), 0, BIG, "100000", NULL, "qmix: env steps over which epsilon goes linearly from start to end"},
+  {"offpolicy.double_q", CFG_BOOL, F(offpolicy.double_q), 0, 1, "true", NULL, "qmix: double-Q targets (online argmax, target evaluation)"},
+  {"offpolicy.mixer_embed", CFG_INT, F(offpolicy.mixer_embed), 1, 4096, "32", NULL, "qmix: width of the monotonic mixing network"},
+  {"offpolicy.hyper_hidden", CFG_INT, F(offpolicy.hyper_hidden), 1, 4096, "64", NULL, "qmix: hidden width of the hypernetworks producing the mixing weights"},
+  {"offpolicy.gumbel_tau", CFG_FLOAT, F(offpolicy.gumbel_tau), 1e-3, 100, "1.0", NULL, "maddpg: Gumbel-softmax temperature"},
+  {"offpolicy.logit_reg", CFG_FLOAT, F(offpolicy.logit_reg), 0, 10, "1e-3", NULL, "maddpg: weight of mean(logits^2) in the actor loss"},
+  {"offpolicy.critic_hidden", CFG_INT, F(offpolicy.critic_hidden), 1, 4096, "128", NULL, "maddpg: hidden units per critic layer"},
+  {"offpolicy.critic_layers", CFG_INT, F(offpolicy.critic_layers), 1, 8, "2", NULL, "maddpg: critic hidden layers"},
+  {"offpolicy.publish_every", CFG_INT, F(offpolicy.publish_every), 1, 1000000, "1", NULL, "publish the student parameters to the actors once this many gradient steps are unpublished (checked after each segment, each round in sync mode)"},
+  {"offpolicy.ckpt_replay", CFG_BOOL, F(offpolicy.ckpt_replay), 0, 1, "true", NULL, "checkpoints include the replay (exact resume); false: smaller checkpoints, the replay refills after a resume"},
 
   /* transport */
   {"transport.max_inflight", CFG_INT, F(transport.max_inflight), 1, 1024, "2", NULL, "unanswered segments an actor may have (credit-based back-pressure)"},

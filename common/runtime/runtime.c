@@ -28,6 +28,22 @@ void runtime_apply_algo(hint_config_t *cfg) {
     cfg->teacher.student_data_coef = 0.0;
     cfg->filter.modes = 0;
   }
+  /* maddpg's actors act on local observations only (learner/maddpg.h). qmix
+   * keeps student.comm: FireCommander's action agents are blind, so without
+   * the message channel every greedy Q-policy is a fixed map from cell to
+   * action that cannot win (algorithm.md); the replay recomputes messages
+   * from the stored observations. */
+  if (cfg->algo.name == HINT_ALGO_MADDPG)
+    cfg->student.comm = HINT_COMM_NONE;
+}
+
+double runtime_epsilon(const hint_config_t *cfg, uint64_t g) {
+  return ramp(cfg->offpolicy.eps_start, cfg->offpolicy.eps_end, g,
+              (uint64_t)cfg->offpolicy.eps_anneal_env_steps);
+}
+
+int runtime_offpolicy(const hint_config_t *cfg) {
+  return cfg->algo.name == HINT_ALGO_QMIX || cfg->algo.name == HINT_ALGO_MADDPG;
 }
 
 double runtime_teacher_frac(const hint_config_t *cfg, uint64_t g) {

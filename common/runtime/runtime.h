@@ -37,8 +37,14 @@ typedef struct {
  * after loading (and by hint-config when printing): kd is the classic
  * baseline, a FLAT teacher trained on its own data with every guidance kept,
  * whatever the teacher.* and filter.* keys say; mappo and ippo ignore the
- * teacher keys. */
+ * teacher keys; maddpg runs without communication (student.comm none). */
 void runtime_apply_algo(hint_config_t *cfg);
+/* 1 for the off-policy algorithms (qmix, maddpg): students trained on the
+ * learner and published to the actors, which only act. */
+int runtime_offpolicy(const hint_config_t *cfg);
+/* qmix exploration: offpolicy.eps_start -> eps_end linearly over
+ * offpolicy.eps_anneal_env_steps. */
+double runtime_epsilon(const hint_config_t *cfg, uint64_t global_env_steps);
 
 /* interaction.teacher_env_frac annealed linearly over anneal_env_steps. */
 double runtime_teacher_frac(const hint_config_t *cfg, uint64_t global_env_steps);

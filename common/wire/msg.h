@@ -46,7 +46,9 @@
  *     value f32 [T][E]         V_T(s_t)
  *     mask u8  [T][E][A]       1: keep for distillation
  *   (all three empty = no guidance for this segment, e.g. warm-up or mappo.)
- * teacher_params / student_params (learner PUB / first actor -> learner)
+ * teacher_params / student_params (learner PUB; student_params also first
+ *   actor -> learner, and learner PUB for qmix / maddpg, which train the
+ *   students on the learner)
  *     sender_rank u32, version u64, env_steps u64, n u64 (= P_T / P_S),
  *     params f32 [n]   one flat buffer, the network's parameter layout
  * stats (actor -> learner, once per metrics interval)

@@ -648,7 +648,8 @@ int wire_learner_reply(wire_learner_t *l, const msg_targets_t *t, msg_error_t *e
 }
 
 int wire_learner_publish(wire_learner_t *l, const msg_any_t *m, msg_error_t *err) {
-  if (m->type != MSG_TEACHER_PARAMS && m->type != MSG_CONTROL) return HINT_EMSGTYPE;
+  if (m->type != MSG_TEACHER_PARAMS && m->type != MSG_STUDENT_PARAMS && m->type != MSG_CONTROL)
+    return HINT_EMSGTYPE;
   int rc = msg_encode(&l->out, &l->shapes, m, err);
   if (rc) return rc;
   if (zmq_send(l->xpub, l->out.data, l->out.len, ZMQ_DONTWAIT) < 0 && zmq_errno() != EAGAIN)
@@ -876,7 +877,7 @@ static int actor_recv(wire_actor_t *a, msg_any_t *out, int timeout_ms, msg_error
   int ok;
   if (s == a->dealer) ok = out->type == MSG_TARGETS || out->type == MSG_HELLO || out->type == MSG_BYE ||
                            out->type == MSG_CONTROL;
-  else ok = out->type == MSG_TEACHER_PARAMS || out->type == MSG_CONTROL;
+  else ok = out->type == MSG_TEACHER_PARAMS || out->type == MSG_STUDENT_PARAMS || out->type == MSG_CONTROL;
   if (!ok) {
     set_err(err, HINT_EMSGTYPE, out->type, "type", "learner-to-actor type, got", 0, out->type);
     return actor_reject(a, HINT_EMSGTYPE, err, from);

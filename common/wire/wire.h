@@ -133,7 +133,8 @@ int wire_learner_recv(wire_learner_t *l, wire_in_t *in, int timeout_ms);
 int wire_learner_reply(wire_learner_t *l, const msg_targets_t *t, msg_error_t *err);
 /* Sends any message to one actor (hello/bye/control to a single rank). */
 int wire_learner_send_to(wire_learner_t *l, int rank, const msg_any_t *m, msg_error_t *err);
-/* Publishes teacher_params or control to every subscriber (never blocks;
+/* Publishes teacher_params, student_params (qmix, maddpg) or control to
+ * every subscriber (never blocks;
  * a subscriber past its high-water mark misses it, as PUB/SUB does). */
 int wire_learner_publish(wire_learner_t *l, const msg_any_t *m, msg_error_t *err);
 /* Waits until at least n SUB sockets have subscribed. 0 or HINT_ETIMEDOUT.
