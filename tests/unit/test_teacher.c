@@ -970,6 +970,79 @@ static void test_hier_student_frac(void **state) {
   }
 }
 
+/* The steppable update (what the async learner does): begin, then one
+ * minibatch step at a time with teacher_targets and teacher_act called
+ * between the steps, ends with the same parameters, RNG and figures as the
+ * blocking teacher_update, bit for bit; a second begin while one is active is
+ * refused. Flat and hierarchical. */
+static void test_update_steps_interleaved(void **state) {
+  (void)state;
+  for (int hier = 0; hier < 2; hier++) {
+    hint_config_t c;
+    if (hier)
+      hier_cfg(&c, HM_E, HM_T);
+    else
+      small_cfg(&c, 6, 10);
+    c.teacher.minibatches = 3;
+    teacher_t *t1 = NULL, *t2 = NULL;
+    assert_int_equal(teacher_create(&t1, &c, 16, 5, NULL, 0), 0);
+    assert_int_equal(teacher_create(&t2, &c, 16, 5, NULL, 0), 0);
+    seg_buf_t b;
+    int32_t goals[8 * 2 * 3];
+    float glp[8 * 2 * 3];
+    env_vec_t *v = NULL;
+    hint_rng_t g;
+    hint_rng_seed(&g, 7, 0, 0);
+    if (hier) {
+      seg_alloc(&b, HM_T, HM_E, t1->A, t1->S);
+      hand_made_segment(&b, &g, goals, glp);
+    } else {
+      assert_int_equal(env_vec_create(&v, &c, 6, 0, 8, NULL, 0), 0);
+      seg_alloc(&b, 10, 6, env_vec_dims(v)->n_agents, env_vec_dims(v)->state_dim);
+      seg_random_rollout(&b, v, &g);
+      memset(b.drv, 1, (size_t)10 * 6);
+      for (int k = 0; k < 10 * 6 * b.A; k++)
+        b.logp[k] = -logf(6.0f);
+    }
+    const int n_states = b.seg.T * b.seg.E;
+    float *pi = hint_malloc((size_t)n_states * t1->A * t1->NA * sizeof(float));
+    float *val = hint_malloc((size_t)n_states * sizeof(float));
+    assert_non_null(pi);
+    assert_non_null(val);
+    teacher_stats_t s1, s2;
+    for (int u = 0; u < 2; u++) {
+      assert_int_equal(teacher_update(t1, &b.seg, 1, &s1), 0);
+      memset(&s2, 0, sizeof s2);
+      assert_int_equal(teacher_update_begin(t2, &b.seg, 1), 0);
+      assert_true(teacher_update_active(t2));
+      assert_int_equal(teacher_update_begin(t2, &b.seg, 1), HINT_ESTATE);
+      int done = 0, steps = 0;
+      while (!done) {
+        assert_int_equal(teacher_targets(t2, b.seg.state, n_states, pi, val), 0);
+        assert_int_equal(teacher_update_step(t2, &done, &s2), 0);
+        steps++;
+      }
+      assert_false(teacher_update_active(t2));
+      assert_int_equal(steps, c.teacher.epochs * c.teacher.minibatches);
+      assert_int_equal(steps, s2.adam_steps);
+      nn_params_t *p1 = teacher_params(t1), *p2 = teacher_params(t2);
+      assert_memory_equal(p1->w, p2->w, p1->n * sizeof(float));
+      assert_memory_equal(p1->m, p2->m, p1->n * sizeof(float));
+      assert_memory_equal(teacher_rng(t1), teacher_rng(t2), sizeof(hint_rng_t));
+      assert_memory_equal(&s1, &s2, sizeof s1);
+    }
+    int done = 0;
+    assert_int_equal(teacher_update_step(t2, &done, NULL), 0); /* nothing active */
+    assert_true(done);
+    hint_free(pi);
+    hint_free(val);
+    seg_free(&b);
+    env_vec_destroy(&v);
+    teacher_destroy(&t1);
+    teacher_destroy(&t2);
+  }
+}
+
 static void test_hier_batch_formation(void **state) {
   (void)state;
   hint_config_t c;
@@ -1511,6 +1584,7 @@ int main(void) {
       cmocka_unit_test(test_hier_act_goals),
       cmocka_unit_test(test_hier_batch_formation),
       cmocka_unit_test(test_hier_student_frac),
+      cmocka_unit_test(test_update_steps_interleaved),
       cmocka_unit_test(test_hier_gradcheck),
       cmocka_unit_test(test_hier_targets_gradcheck),
       cmocka_unit_test(test_hier_targets_goals),
