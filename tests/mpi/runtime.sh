@@ -10,6 +10,9 @@
 #   sigterm     SIGTERM to the launcher: checkpoint, exit 0; the run resumes
 #               with its counters intact
 #   sigint      the same with SIGINT (Ctrl-C)
+#   async       hint, async: with teacher.min_trained_frac 1 the teacher trains
+#               on every segment; with 0.25 it skips some (counted) while the
+#               learner keeps answering between its minibatch steps
 #   sigkill     SIGKILL of an actor: the job ends with exit 3 and errors naming
 #               it, the newest complete checkpoint resumes with its counters
 #   learn CONFIG STEPS MIN [ALGO [KEY=VALUE...]]   ALGO (mappo; sync, seed 1)
@@ -39,6 +42,27 @@ case "$1" in
       check "$algo: teacher trained" grep -q '"teacher_version":[1-9]' "$work/runs/a_$algo/metrics.jsonl"
       check "$algo: teacher evaluated" grep -q '"teacher_success"' "$work/runs/a_$algo/eval.jsonl"
     fi
+    ;;
+  async)
+    last() { tail -n 1 "$work/runs/$1/metrics.jsonl"; }
+    num() { sed -n "s/.*\"$2\":\([0-9.e+-]*\).*/\1/p" <<<"$1"; }
+    run as1 log1.txt --set algo.name=hint --set run.total_env_steps=120000 --set teacher.min_trained_frac=1
+    rc1=$?
+    run as4 log4.txt --set algo.name=hint --set run.total_env_steps=120000 --set teacher.min_trained_frac=0.25
+    rc4=$?
+    check "async: both runs exit 0 ($rc1, $rc4)" [ "$rc1" -eq 0 -a "$rc4" -eq 0 ]
+    m1=$(last as1)
+    m4=$(last as4)
+    s1=$(num "$m1" teacher_skipped_segments)
+    s4=$(num "$m4" teacher_skipped_segments)
+    n4=$(num "$m4" segments)
+    u1=$(num "$m1" teacher_updates)
+    u4=$(num "$m4" teacher_updates)
+    check "async: min_trained_frac 1 skips nothing (skipped ${s1:-?})" [ "${s1:-x}" = 0 ]
+    check "async: the teacher trained (updates ${u1:-?}, ${u4:-?})" [ "${u1:-0}" -ge 1 -a "${u4:-0}" -ge 1 ]
+    check "async: min_trained_frac 0.25 skips segments (${s4:-?} of ${n4:-?})" [ "${s4:-0}" -ge 1 ]
+    check "async: ... but at most 3 in 4 ($s4 of $n4, + 2 per update)" \
+      [ "$((4 * ${s4:-0}))" -le "$((3 * ${n4:-0} + 8))" ]
     ;;
   repro)
     run r1 log1.txt --set algo.name=kd --set run.sync=true --set run.total_env_steps=30000
