@@ -572,18 +572,15 @@ static int run(actor_t *a) {
     if (ready != NULL) {
       if ((rc = wait_for(a, has_targets, ready, "targets")) != HINT_OK)
         break;
-      /* The learner publishes everything of this round (teacher parameters,
-       * control) before the round marker, on the same ordered PUB socket, so
-       * having the marker means having all of it. With run.sync_overlap the
-       * targets come first: train, then wait for the marker (the new teacher)
-       * before the next segment. */
-      const int overlap = sync && a->cfg.run.sync_overlap && a->uses_teacher;
-      const uint64_t round = ready->seq + 1;
-      if (sync && !overlap && (rc = wait_for(a, has_round, &round, "the learner's round marker")) != HINT_OK)
-        break;
+      if (sync) {
+        /* The learner publishes everything of this round (teacher
+         * parameters, control) before the round marker, on the same ordered
+         * PUB socket, so having the marker means having all of it. */
+        const uint64_t round = ready->seq + 1;
+        if ((rc = wait_for(a, has_round, &round, "the learner's round marker")) != HINT_OK)
+          break;
+      }
       if ((rc = train(a, ready)) != HINT_OK)
-        break;
-      if (overlap && (rc = wait_for(a, has_round, &round, "the learner's round marker")) != HINT_OK)
         break;
     }
     prev = r;

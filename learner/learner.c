@@ -522,12 +522,6 @@ static int finish_round(learner_t *L) {
               (unsigned long long)hint_checksum64(teacher_rng(L->teacher), sizeof(hint_rng_t)));
   }
   int rc = HINT_OK;
-  const int guide = guidance_on(L) && L->phase != PHASE_STOPPING;
-  /* run.sync_overlap: the round's targets come from the teacher before it
-   * trains on the round, so the actors train their students meanwhile. */
-  const int overlap = L->cfg.run.sync_overlap && L->uses_teacher;
-  for (int r = 1; overlap && r <= L->n_actors; r++)
-    answer(L, slots[r - 1], guide);
   /* Sync rounds never lag: every actor acted with the newest teacher. */
   if (L->uses_teacher && L->phase != PHASE_STOPPING)
     rc = teacher_update_on(L, slots, L->n_actors);
@@ -536,7 +530,8 @@ static int finish_round(learner_t *L) {
   if (rc != HINT_OK)
     return rc;
   maybe_request_eval(L);
-  for (int r = 1; !overlap && r <= L->n_actors; r++)
+  const int guide = guidance_on(L) && L->phase != PHASE_STOPPING;
+  for (int r = 1; r <= L->n_actors; r++)
     answer(L, slots[r - 1], guide);
   L->ctr.round++;
   /* A checkpoint is taken here and only here in sync mode: the learner's

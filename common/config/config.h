@@ -54,7 +54,6 @@ typedef struct {
     int64_t total_env_steps;    /* every env step counts, whoever drove it */
     int resume;                 /* hint_resume_t */
     int sync;                   /* bool: deterministic fixed-order serving */
-    int sync_overlap;           /* bool: sync rounds answered before the teacher update */
     int log_level;              /* hint_log_level_t */
     double max_wall_s;          /* 0 = unlimited */
   } run;

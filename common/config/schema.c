@@ -37,7 +37,6 @@ const cfg_entry_t cfg_schema[] = {
   {"run.total_env_steps", CFG_INT64, F(run.total_env_steps), 1, BIG, "4000000", NULL, "env-step budget; every env step counts, teacher-driven ones included"},
   {"run.resume", CFG_ENUM, F(run.resume), 0, 0, "auto", resume_names, "never: start fresh; auto: continue from the newest valid checkpoint if any; must: fail without one"},
   {"run.sync", CFG_BOOL, F(run.sync), 0, 1, "false", NULL, "serve actors in a fixed order so a seeded run is bit-for-bit reproducible"},
-  {"run.sync_overlap", CFG_BOOL, F(run.sync_overlap), 0, 1, "false", NULL, "sync, hint/kd: answer each round with the teacher as it was before training on the round, so actors train their students while the learner trains the teacher (still reproducible)"},
   {"run.log_level", CFG_ENUM, F(run.log_level), 0, 0, "info", log_names, "least severe log level shown"},
   {"run.max_wall_s", CFG_FLOAT, F(run.max_wall_s), 0, BIG, "0", NULL, "stop (with a checkpoint) after this many seconds; 0 = no limit"},
 
