@@ -41,6 +41,10 @@ small=(--set run.dir="$runs" --set actor.envs=16 --set actor.segment_len=16
        --set interaction.teacher_warmup_env_steps=0 --set transport.actor_timeout_s=20
        --set metrics.interval_s=0.5 --set teacher.replay_segments=8)
 cfg="$root/configs/fire_commander_5x5.yaml"
+# Open MPI's abort path (a dead rank, SIGTERM to mpirun) waits this long before
+# SIGKILL (hint-launch's default is 10 s): the small jobs here checkpoint in
+# well under a second, and the wait was most of every fault test's time.
+export HINT_SIGKILL_TIMEOUT="${HINT_SIGKILL_TIMEOUT:-4}"
 
 run() { # run NAME LOG ARGS... ; returns the launcher's exit code
   local name=$1 log=$2

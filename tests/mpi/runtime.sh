@@ -46,9 +46,9 @@ case "$1" in
   async)
     last() { tail -n 1 "$work/runs/$1/metrics.jsonl"; }
     num() { sed -n "s/.*\"$2\":\([0-9.e+-]*\).*/\1/p" <<<"$1"; }
-    run as1 log1.txt --set algo.name=hint --set run.total_env_steps=120000 --set teacher.min_trained_frac=1
+    run as1 log1.txt --set algo.name=hint --set run.total_env_steps=60000 --set teacher.min_trained_frac=1
     rc1=$?
-    run as4 log4.txt --set algo.name=hint --set run.total_env_steps=120000 --set teacher.min_trained_frac=0.25
+    run as4 log4.txt --set algo.name=hint --set run.total_env_steps=60000 --set teacher.min_trained_frac=0.25
     rc4=$?
     check "async: both runs exit 0 ($rc1, $rc4)" [ "$rc1" -eq 0 -a "$rc4" -eq 0 ]
     m1=$(last as1)
