@@ -140,6 +140,9 @@ int main(int argc, char **argv) {
   rs = argc > 4 ? strtoull(argv[4], NULL, 10) : (uint64_t)time(NULL);
   if (!rs) rs = 88172645463325252ull;
   uint64_t seed_used = rs;
+  /* First, so a run that aborts on an invariant can be replayed with this SEED. */
+  fprintf(stderr, "fuzz_config_replay: rng_seed %llu (replay: %s %s N SECONDS %llu)\n",
+          (unsigned long long)seed_used, argv[0], argv[1], (unsigned long long)seed_used);
   DIR *d = opendir(argv[1]);
   if (!d) { perror(argv[1]); return 2; }
   static seed_t seeds[MAX_SEEDS];
